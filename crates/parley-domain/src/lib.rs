@@ -1,0 +1,17 @@
+//! Parley's pure domain core.
+//!
+//! Everything here is deterministic and free of I/O: no async runtime, no SQL, no HTTP.
+//! Adapters (store, carriers, HTTP) depend on this crate, never the other way round.
+#![forbid(unsafe_code)]
+
+pub mod channel;
+pub mod clock;
+pub mod message_status;
+pub mod pacing;
+pub mod phone;
+pub mod retry;
+pub mod segments;
+pub mod timeouts;
+
+pub use channel::Channel;
+pub use phone::PhoneNumber;

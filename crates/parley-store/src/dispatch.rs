@@ -1,0 +1,231 @@
+//! The outbound queue: claiming due messages under per-sender pacing, and recording what
+//! the carrier said.
+//!
+//! A claim is one write transaction. For every sender with due work it reads the sender's
+//! pacing state, takes the oldest due messages that are each the head of their conversation
+//! (so a conversation's messages leave in order), assigns each a send slot within the
+//! horizon, and leases them until `slot + lease`. A worker that dies holding a lease simply
+//! lets it expire; the message becomes claimable again. Attempts are counted at claim time,
+//! so a message that crashes its worker every time still runs out of attempts.
+
+use parley_domain::{message_status::MessageStatus, pacing::Pacer};
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+#[derive(Debug, Clone)]
+pub struct DispatchOptions {
+    /// Identifies the claiming worker in leases.
+    pub owner: String,
+    pub now_ms: i64,
+    /// How far ahead slots may be handed out in one claim.
+    pub horizon_ms: i64,
+    /// How long after its slot a claimed message stays leased.
+    pub lease_ms: i64,
+    /// Upper bound of messages claimed per sender per call.
+    pub max_per_sender: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub org_id: String,
+    pub conversation_id: String,
+    pub from_number: String,
+    pub to_number: String,
+    pub body: String,
+    pub channel: String,
+    pub segments: i64,
+    pub content_sid: Option<String>,
+    pub content_variables: Option<String>,
+    /// Attempts including this one.
+    pub attempts: i64,
+    /// When to hand the message to the carrier (epoch ms).
+    pub scheduled_at: i64,
+    pub carrier: String,
+}
+
+/// What happened when a claimed message was handed to its carrier.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryResult {
+    Sent { provider_sid: String },
+    Retry { at_ms: i64, error_code: Option<String> },
+    Failed { status: MessageStatus, error_code: Option<String> },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub queued: i64,
+    pub due: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Sender {
+    phone_number: String,
+    mps: f64,
+    carrier: String,
+}
+
+impl Store {
+    pub async fn claim_due_messages(&self, o: &DispatchOptions) -> Result<Vec<Claimed>> {
+        let now_us = o.now_ms * 1000;
+        let horizon_end_us = now_us + o.horizon_ms * 1000;
+        let mut tx = self.writer.begin().await?;
+        let senders = sqlx::query_as::<_, Sender>(
+            "SELECT n.phone_number, n.mps, n.carrier FROM numbers n WHERE EXISTS (\
+               SELECT 1 FROM messages m WHERE m.from_number = n.phone_number AND m.status = 'queued' \
+               AND m.next_attempt_at <= $1 AND (m.lease_until IS NULL OR m.lease_until < $1)) \
+             ORDER BY n.phone_number",
+        )
+        .bind(o.now_ms)
+        .fetch_all(&mut *tx)
+        .await?;
+
+        let mut claimed = Vec::new();
+        for s in senders {
+            sqlx::query("INSERT INTO sender_pacing (phone_number, next_free_us) VALUES ($1, 0) ON CONFLICT (phone_number) DO NOTHING")
+                .bind(&s.phone_number)
+                .execute(&mut *tx)
+                .await?;
+            let lock = if self.dialect == crate::Dialect::Postgres { " FOR UPDATE" } else { "" };
+            let next_free_us: i64 =
+                sqlx::query(&format!("SELECT next_free_us FROM sender_pacing WHERE phone_number = $1{lock}"))
+                    .bind(&s.phone_number)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("next_free_us")?;
+            let mut pacer = Pacer::new(next_free_us);
+            let first = pacer.peek(now_us);
+            if first > horizon_end_us {
+                continue;
+            }
+            let fits = (horizon_end_us - first) / Pacer::cost_us(1, s.mps).max(1) + 1;
+            let limit = fits.min(o.max_per_sender).max(1);
+            let sql = format!(
+                "SELECT m.id, m.org_id, m.conversation_id, m.from_number, m.to_number, m.body, m.channel, m.segments, \
+                 m.content_sid, m.content_variables, m.attempts + 1 AS attempts, 0 AS scheduled_at, '' AS carrier \
+                 FROM messages m WHERE m.from_number = $1 AND m.status = 'queued' AND m.next_attempt_at <= $2 \
+                 AND (m.lease_until IS NULL OR m.lease_until < $2) \
+                 AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = m.conversation_id \
+                                 AND p.status = 'queued' AND p.id < m.id) \
+                 ORDER BY m.priority DESC, m.id LIMIT $3{}",
+                self.dialect.skip_locked()
+            );
+            let candidates =
+                sqlx::query_as::<_, Claimed>(&sql).bind(&s.phone_number).bind(o.now_ms).bind(limit).fetch_all(&mut *tx).await?;
+            for mut c in candidates {
+                let segments = u32::try_from(c.segments).unwrap_or(1);
+                if pacer.peek(now_us) > horizon_end_us {
+                    break;
+                }
+                let slot_us = pacer.reserve(now_us, segments, s.mps);
+                c.scheduled_at = slot_us.div_euclid(1000);
+                c.carrier = s.carrier.clone();
+                sqlx::query(
+                    "UPDATE messages SET lease_owner = $1, lease_until = $2, scheduled_at = $3, attempts = attempts + 1, \
+                     updated_at = $4 WHERE id = $5",
+                )
+                .bind(&o.owner)
+                .bind(c.scheduled_at + o.lease_ms)
+                .bind(c.scheduled_at)
+                .bind(o.now_ms)
+                .bind(c.id)
+                .execute(&mut *tx)
+                .await?;
+                claimed.push(c);
+            }
+            sqlx::query("UPDATE sender_pacing SET next_free_us = $1 WHERE phone_number = $2")
+                .bind(pacer.next_free_us)
+                .bind(&s.phone_number)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records the carrier's answer for a claimed message and releases its lease.
+    pub async fn record_delivery(&self, id: i64, result: &DeliveryResult, now_ms: i64) -> Result<()> {
+        let q = match result {
+            // `queued` → `sent` only: a delivery report may already have moved it further.
+            DeliveryResult::Sent { provider_sid } => sqlx::query(
+                "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END, \
+                 provider_sid = $1, sent_at = $2, error_code = NULL, lease_owner = NULL, lease_until = NULL, \
+                 next_attempt_at = NULL, updated_at = $2 WHERE id = $3",
+            )
+            .bind(provider_sid.clone())
+            .bind(now_ms)
+            .bind(id),
+            DeliveryResult::Retry { at_ms, error_code } => sqlx::query(
+                "UPDATE messages SET next_attempt_at = $1, error_code = $2, lease_owner = NULL, lease_until = NULL, \
+                 updated_at = $3 WHERE id = $4 AND status = 'queued'",
+            )
+            .bind(*at_ms)
+            .bind(error_code.clone())
+            .bind(now_ms)
+            .bind(id),
+            DeliveryResult::Failed { status, error_code } => sqlx::query(
+                "UPDATE messages SET status = $1, error_code = $2, lease_owner = NULL, lease_until = NULL, \
+                 next_attempt_at = NULL, updated_at = $3 WHERE id = $4 AND status = 'queued'",
+            )
+            .bind(status.as_str())
+            .bind(error_code.clone())
+            .bind(now_ms)
+            .bind(id),
+        };
+        q.execute(&self.writer).await?;
+        Ok(())
+    }
+
+    /// Applies a carrier status report, never moving a message backwards. Returns whether
+    /// the status changed.
+    pub async fn apply_status_report(
+        &self,
+        id: i64,
+        status: MessageStatus,
+        error_code: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(&format!(
+            "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), \
+             delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END, updated_at = $3, \
+             lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL \
+             WHERE id = $4 AND direction = 'outbound' AND {} < $5",
+            rank_sql()
+        ))
+        .bind(status.as_str())
+        .bind(error_code)
+        .bind(now_ms)
+        .bind(id)
+        .bind(status.rank())
+        .execute(&self.writer)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Queue depth for metrics and readiness: all queued messages, and those due now.
+    pub async fn queue_depth(&self, now_ms: i64) -> Result<StatusCounts> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS queued, CAST(COALESCE(SUM(CASE WHEN next_attempt_at <= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS due \
+             FROM messages WHERE status = 'queued'",
+        )
+        .bind(now_ms)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(StatusCounts { queued: row.try_get("queued")?, due: row.try_get::<i64, _>("due").unwrap_or(0) })
+    }
+
+    /// When the earliest queued message becomes due, if any (for the worker's sleep).
+    pub async fn next_due_at(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(next_attempt_at) AS t FROM messages WHERE status = 'queued'")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("t")?)
+    }
+}
+
+/// SQL expression for the rank of the `status` column, mirroring `MessageStatus::rank`.
+fn rank_sql() -> String {
+    let arms: String = MessageStatus::ALL.iter().map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank())).collect();
+    format!("(CASE status{arms} ELSE 0 END)")
+}

@@ -1,0 +1,199 @@
+//! Parley's store: one API over SQLite (the default) and PostgreSQL (scale-out).
+//!
+//! Both backends run the same SQL through sqlx's `Any` driver. The schemas differ only in
+//! type names, and every query sticks to the shared subset (`$n` parameters, `RETURNING`,
+//! `ON CONFLICT`, partial indexes), so the two cannot drift apart. Where the backends must
+//! behave differently (row locking on PostgreSQL, a single writer connection on SQLite)
+//! the [`Dialect`] decides. The queue and the idempotency records live in the same
+//! database as the messages, so every enqueue commits with the state it belongs to.
+//!
+//! Times are Unix epoch milliseconds. JSON columns are TEXT holding serialized JSON.
+#![forbid(unsafe_code)]
+
+mod conversations;
+mod dispatch;
+mod error;
+mod jobs;
+mod orgs;
+mod sandbox;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    AnyPool, Executor,
+};
+
+pub use conversations::{
+    Accepted, ConversationFields, ConversationRow, InboundMessage, MessageRow, NewOutbound, SendOutcome, SendRequest,
+};
+pub use dispatch::{Claimed, DeliveryResult, DispatchOptions, StatusCounts};
+pub use error::StoreError;
+pub use jobs::Job;
+pub use orgs::{NumberRow, OrgRow};
+pub use sandbox::{SandboxAccept, SandboxMessage};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Row-lock clause for claims. SQLite has a single writer, so claims there are already
+    /// serialized and need no lock.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections for PostgreSQL, or readers for SQLite (which also has one writer).
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// SQLite `synchronous`: `NORMAL` survives a process crash (WAL); `FULL` also survives
+    /// power loss at the cost of an fsync per commit.
+    pub sqlite_synchronous: String,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5), sqlite_synchronous: "NORMAL".into() }
+    }
+}
+
+/// The handle every layer above uses. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    dialect: Dialect,
+    /// All writes go through this pool. On SQLite it has exactly one connection, so write
+    /// transactions queue in-process instead of failing with `SQLITE_BUSY`.
+    writer: AnyPool,
+    /// Plain reads. On PostgreSQL it is the same pool as the writer.
+    reader: AnyPool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dialect", &self.dialect).finish_non_exhaustive()
+    }
+}
+
+/// Turns what an operator typed (`parley.db`, `sqlite:x.db`, `postgres://…`) into a URL.
+pub fn normalize_database_url(input: &str) -> String {
+    if input.starts_with("postgres://") || input.starts_with("postgresql://") || input.starts_with("sqlite:") {
+        if input.starts_with("sqlite:") && !input.contains("mode=") {
+            let sep = if input.contains('?') { '&' } else { '?' };
+            return format!("{input}{sep}mode=rwc");
+        }
+        input.to_owned()
+    } else {
+        format!("sqlite://{input}?mode=rwc")
+    }
+}
+
+/// Hides the password of a database URL for logs.
+pub fn redact_database_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    pub async fn connect(database_url: &str, opts: &StoreOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let url = normalize_database_url(database_url);
+        let connect = AnyConnectOptions::from_str(&url)?;
+        if url.starts_with("sqlite:") {
+            let sync = opts.sqlite_synchronous.clone();
+            let pragmas = move || {
+                format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; \
+                     PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;"
+                )
+            };
+            let p1 = pragmas.clone();
+            let writer = AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(30)))
+                .after_connect(move |conn, _| {
+                    let sql = p1();
+                    Box::pin(async move { conn.execute(sql.as_str()).await.map(|_| ()) })
+                })
+                .connect_with(connect.clone())
+                .await?;
+            let reader = AnyPoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(opts.acquire_timeout)
+                .after_connect(move |conn, _| {
+                    let sql = pragmas();
+                    Box::pin(async move { conn.execute(sql.as_str()).await.map(|_| ()) })
+                })
+                .connect_with(connect)
+                .await?;
+            Ok(Self { dialect: Dialect::Sqlite, writer, reader })
+        } else {
+            let pool = AnyPoolOptions::new()
+                .max_connections(opts.max_connections.max(2))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(connect)
+                .await?;
+            Ok(Self { dialect: Dialect::Postgres, writer: pool.clone(), reader: pool })
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies pending migrations. Safe to run on every start and from several nodes: sqlx
+    /// takes an advisory lock on PostgreSQL.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator.run(&self.writer).await.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Cheap liveness query for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// Serializes an optional JSON value for a TEXT column.
+fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
+    v.as_ref().map(|v| v.to_string())
+}
+
+fn parse_json(s: Option<String>) -> Option<serde_json::Value> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+impl Store {
+    /// Runs one statement outside any transaction (test schemas, operator scripts).
+    pub async fn execute_raw(&self, sql: &str) -> Result<()> {
+        self.writer.execute(sql).await?;
+        Ok(())
+    }
+}
