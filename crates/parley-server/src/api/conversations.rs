@@ -1,0 +1,137 @@
+//! `GET /v1/sms/conversations/{id}`: one conversation and its messages (spec 2.11).
+
+use axum::{
+    extract::{Path, State},
+    Json,
+};
+use parley_domain::clock::iso8601_ms;
+use parley_store::{ConversationRow, MessageRow};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{
+    auth::Org,
+    error::{ok, ApiError, Envelope, ErrorBody},
+};
+use crate::app::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    pub id: i64,
+    pub created_at: String,
+    pub message: String,
+    pub from: String,
+    pub to: String,
+    /// `USER`, `AGENT` or `HUMAN`.
+    pub sender: String,
+    /// `queued`, `sent`, `delivered`, `undelivered`, `failed`, `read`; null for inbound.
+    pub status: Option<String>,
+    pub error_code: Option<String>,
+    /// Parley extension: `GSM-7` or `UCS-2`.
+    pub encoding: String,
+    /// Parley extension: SMS segments the text occupies.
+    pub segments: i64,
+}
+
+impl From<MessageRow> for MessageOut {
+    fn from(m: MessageRow) -> Self {
+        Self {
+            id: m.id,
+            created_at: iso8601_ms(m.created_at),
+            message: m.body,
+            from: m.from_number,
+            to: m.to_number,
+            sender: m.sender,
+            status: m.status,
+            error_code: m.error_code,
+            encoding: m.encoding,
+            segments: m.segments,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationOut {
+    pub id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub user_number: String,
+    pub agent_number: String,
+    #[schema(value_type = Option<Object>)]
+    pub variables: Option<Value>,
+    pub current_node_id: Option<String>,
+    pub curr_pathway_id: Option<String>,
+    pub curr_pathway_version: Option<String>,
+    pub timed_out_at: Option<String>,
+    pub is_active: bool,
+    pub effective_channel: String,
+    pub summary: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub citation_variables: Option<Value>,
+    pub disposition_tag: Option<String>,
+    pub last_message_at: Option<String>,
+    pub message_count: i64,
+    #[schema(value_type = Option<Object>)]
+    pub request_data: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub messages: Vec<MessageOut>,
+    #[schema(value_type = Vec<Object>)]
+    pub disposition_logs: Vec<Value>,
+}
+
+impl ConversationOut {
+    pub fn new(c: ConversationRow, messages: Vec<MessageRow>) -> Self {
+        Self {
+            variables: c.json(&c.variables),
+            request_data: c.json(&c.request_data),
+            metadata: c.json(&c.metadata),
+            id: c.id,
+            created_at: iso8601_ms(c.created_at),
+            updated_at: iso8601_ms(c.updated_at),
+            user_number: c.user_number,
+            agent_number: c.agent_number,
+            current_node_id: c.current_node_id,
+            curr_pathway_id: c.pathway_id,
+            curr_pathway_version: c.pathway_version,
+            timed_out_at: c.timed_out_at.map(iso8601_ms),
+            is_active: c.is_active != 0,
+            effective_channel: c.channel,
+            summary: None,
+            citation_variables: None,
+            disposition_tag: None,
+            last_message_at: c.last_message_at.map(iso8601_ms),
+            message_count: c.message_count,
+            messages: messages.into_iter().map(MessageOut::from).collect(),
+            disposition_logs: Vec::new(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationEnvelope {
+    pub data: ConversationOut,
+    #[schema(value_type = Option<Object>)]
+    pub errors: Option<()>,
+}
+
+#[utoipa::path(
+    get, path = "/v1/sms/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation, messages oldest first", body = ConversationEnvelope),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        (status = 404, description = "Unknown id, or another org's conversation", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get_conversation(
+    State(state): State<AppState>,
+    org: Org,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<ConversationOut>>, ApiError> {
+    let c = state.store.conversation(&org.id, &id).await?.ok_or_else(|| ApiError::conversation_not_found(&id))?;
+    let messages = state.store.conversation_messages(&c.id).await?;
+    Ok(ok(ConversationOut::new(c, messages)))
+}

@@ -1,0 +1,136 @@
+//! The one error type at the HTTP edge, in Bland's envelope:
+//! `{"data": null, "errors": [{"error": "CODE", "message": "..."}]}`.
+//!
+//! Codes are stable and listed in `docs/API.md`. Internal failures are logged with their
+//! cause and answered with an opaque message.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use parley_store::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "AUTH_FAILURE", "Unauthorized")
+    }
+
+    /// A field is missing, has the wrong type, or breaks a rule. The message names it.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_PARAMETER", message)
+    }
+
+    pub fn invalid_json(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_JSON", message)
+    }
+
+    pub fn invalid_timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_TIMEOUT_CONFIG", message)
+    }
+
+    pub fn agent_number_not_found(number: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "AGENT_NUMBER_NOT_FOUND",
+            format!("agent_number {number} not found or not configured for SMS"),
+        )
+    }
+
+    pub fn conversation_not_found(id: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "CONVERSATION_NOT_FOUND", format!("conversation {id} not found"))
+    }
+
+    pub fn no_reply_source() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "NO_REPLY_SOURCE",
+            "agent_message is required: no pathway, persona or prompt reply engine is configured on this server",
+        )
+    }
+
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "idempotency-key was already used with a different request body",
+        )
+    }
+
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "method not allowed on this route")
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("request body exceeds {limit} bytes"))
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the database is unavailable; retry later")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal server error")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_retryable() {
+            tracing::warn!(error = %e, "database unavailable");
+            ApiError::unavailable()
+        } else {
+            tracing::error!(error = %e, "store error");
+            ApiError::internal()
+        }
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorItem {
+    /// Stable machine code, e.g. `INVALID_PARAMETER`.
+    pub error: String,
+    /// Human-readable detail naming the field at fault.
+    pub message: String,
+}
+
+/// Bland's error envelope.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<()>,
+    pub errors: Vec<ErrorItem>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { data: None, errors: vec![ErrorItem { error: self.code.to_owned(), message: self.message }] };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Bland's success envelope: `{"data": ..., "errors": null}`.
+#[derive(serde::Serialize)]
+pub struct Envelope<T> {
+    pub data: T,
+    pub errors: Option<()>,
+}
+
+pub fn ok<T: serde::Serialize>(data: T) -> Json<Envelope<T>> {
+    Json(Envelope { data, errors: None })
+}

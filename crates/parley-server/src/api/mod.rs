@@ -1,0 +1,109 @@
+//! The HTTP edge: routes in Bland's shapes, plus Parley's extensions.
+//!
+//! Routes are registered through `utoipa_axum`, so a route cannot exist without its
+//! OpenAPI description: `/openapi.json` covers every route by construction.
+
+pub mod auth;
+pub mod conversations;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod sandbox;
+pub mod send;
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Parley", description = "Bland-compatible SMS and WhatsApp conversational agents."),
+    modifiers(&ApiKeyAuth),
+    tags(
+        (name = "messages", description = "Sending messages"),
+        (name = "conversations", description = "Conversations and their messages"),
+        (name = "sandbox", description = "Parley extension: the simulated carrier"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "authorization",
+                "The raw API key, or `Bearer <key>`",
+            ))),
+        );
+    }
+}
+
+/// Every route of the API with its OpenAPI document.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(send::send_sms))
+        .routes(routes!(conversations::get_conversation))
+        .routes(routes!(sandbox::inbox))
+        .routes(routes!(sandbox::inbound))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics_text))
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = routes();
+    let openapi = std::sync::Arc::new(openapi);
+    let limit = state.config.http.max_body_bytes;
+    api.route("/openapi.json", get(move || {
+        let doc = openapi.clone();
+        async move { Json(doc.as_ref().clone()) }
+    }))
+    .fallback(|| async { ApiError::route_not_found() })
+    .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+    .layer(axum::middleware::from_fn(health::track_requests))
+    .layer(axum::middleware::map_response(envelope_bare_errors))
+    .layer(DefaultBodyLimit::max(limit))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+    .with_state(state)
+}
+
+/// Axum's own rejections (e.g. a malformed path parameter) come as plain text; give them
+/// the Bland envelope like every other error.
+async fn envelope_bare_errors(res: Response) -> Response {
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/plain; version"));
+    if res.status().is_client_error() && !is_json {
+        let status = res.status();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+            StatusCode::NOT_FOUND => "NOT_FOUND",
+            StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+            _ => "INVALID_PARAMETER",
+        };
+        return ApiError { status, code, message: status.canonical_reason().unwrap_or("bad request").to_owned() }
+            .into_response();
+    }
+    res
+}

@@ -1,0 +1,60 @@
+//! Carriers: where outbound messages leave Parley.
+//!
+//! A carrier only moves bytes and classifies failures; what to do about a failure (retry,
+//! fail the message) is the dispatch worker's decision, made from [`CarrierError`].
+
+pub mod sandbox;
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_trait::async_trait;
+
+/// One message handed to a carrier. `message_id` is Parley's id: carriers that support an
+/// idempotency key use it, so a retry after a crash does not send twice.
+#[derive(Debug, Clone)]
+pub struct OutboundSms {
+    pub message_id: i64,
+    pub org_id: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub channel: String,
+    pub segments: i64,
+    pub content_sid: Option<String>,
+    pub content_variables: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub provider_sid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CarrierError {
+    /// Worth trying again later (5xx, 429, timeouts, connection errors).
+    #[error("carrier temporarily failed ({code}): {message}")]
+    Transient { code: String, message: String, retry_after_ms: Option<i64> },
+    /// Will never succeed as sent (invalid number, unsubscribed recipient, …).
+    #[error("carrier rejected the message ({code}): {message}")]
+    Rejected { code: String, message: String },
+}
+
+#[async_trait]
+pub trait Carrier: Send + Sync {
+    async fn send(&self, msg: &OutboundSms) -> Result<Receipt, CarrierError>;
+}
+
+/// Carriers by the name numbers refer to (`sandbox`, `twilio`).
+#[derive(Clone, Default)]
+pub struct Carriers(HashMap<String, Arc<dyn Carrier>>);
+
+impl Carriers {
+    pub fn with(mut self, name: &str, carrier: Arc<dyn Carrier>) -> Self {
+        self.0.insert(name.to_owned(), carrier);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Carrier>> {
+        self.0.get(name)
+    }
+}

@@ -1,0 +1,160 @@
+//! The dispatch worker: claims due messages (paced per sender, in order per conversation),
+//! waits for each one's slot, hands it to its carrier and records the answer.
+
+use std::{sync::Arc, time::Duration};
+
+use parley_domain::{clock::Clock, message_status::MessageStatus, retry::RetryPolicy};
+use parley_store::{Claimed, DeliveryResult, DispatchOptions, Store};
+use rand::Rng;
+use tokio::{
+    sync::{Notify, Semaphore},
+    task::JoinSet,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    carriers::{CarrierError, Carriers, OutboundSms},
+    config::DispatchConfig,
+};
+
+pub struct Dispatcher {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub carriers: Carriers,
+    pub cfg: DispatchConfig,
+    pub retry: RetryPolicy,
+    /// This worker's name in leases.
+    pub owner: String,
+}
+
+impl Dispatcher {
+    fn options(&self) -> DispatchOptions {
+        DispatchOptions {
+            owner: self.owner.clone(),
+            now_ms: self.clock.now_ms(),
+            horizon_ms: self.cfg.horizon_ms,
+            lease_ms: self.cfg.lease_ms,
+            max_per_sender: self.cfg.max_per_sender,
+        }
+    }
+
+    /// Claims what is due now and delivers it at once, one by one, ignoring slot times.
+    /// Tests drive dispatch with this and a fake clock; slots are asserted from the store.
+    pub async fn run_once(&self) -> parley_store::Result<usize> {
+        let claimed = self.store.claim_due_messages(&self.options()).await?;
+        let n = claimed.len();
+        for c in claimed {
+            self.deliver(c).await;
+        }
+        Ok(n)
+    }
+
+    /// The long-running loop of `parley serve`.
+    pub async fn run(self: Arc<Self>, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(self.cfg.concurrency.max(1)));
+        let mut in_flight = JoinSet::new();
+        let min_gap = Duration::from_millis(self.cfg.min_claim_interval_ms);
+        let poll = Duration::from_millis(self.cfg.poll_interval_ms.max(1));
+        while !shutdown.is_cancelled() {
+            match self.store.claim_due_messages(&self.options()).await {
+                Ok(claimed) => {
+                    for c in claimed {
+                        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                        let me = self.clone();
+                        in_flight.spawn(async move {
+                            let wait = c.scheduled_at - me.clock.now_ms();
+                            if wait > 0 {
+                                tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                            }
+                            me.deliver(c).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "dispatch claim failed; retrying"),
+            }
+            while in_flight.try_join_next().is_some() {}
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(min_gap) => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+        // Let calls already made finish and record their answer; anything unrecorded is
+        // re-driven when its lease expires.
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    #[tracing::instrument(skip_all, fields(message.id = c.id, carrier.name = %c.carrier, attempt = c.attempts))]
+    pub async fn deliver(&self, c: Claimed) {
+        let result = match self.carriers.get(&c.carrier) {
+            None => DeliveryResult::Failed {
+                status: MessageStatus::Failed,
+                error_code: Some("CARRIER_NOT_CONFIGURED".into()),
+            },
+            Some(carrier) => {
+                let msg = OutboundSms {
+                    message_id: c.id,
+                    org_id: c.org_id.clone(),
+                    from: c.from_number.clone(),
+                    to: c.to_number.clone(),
+                    body: c.body.clone(),
+                    channel: c.channel.clone(),
+                    segments: c.segments,
+                    content_sid: c.content_sid.clone(),
+                    content_variables: c.content_variables.clone(),
+                };
+                // A call must finish well inside the lease, or another worker could take
+                // the message over while this call is still in flight.
+                let limit = Duration::from_millis((self.cfg.lease_ms / 2).max(500) as u64);
+                let outcome = tokio::time::timeout(limit, carrier.send(&msg)).await.unwrap_or_else(|_| {
+                    Err(CarrierError::Transient {
+                        code: "TIMEOUT".into(),
+                        message: "carrier call timed out".into(),
+                        retry_after_ms: None,
+                    })
+                });
+                self.classify(&c, outcome)
+            }
+        };
+        let status = match &result {
+            DeliveryResult::Sent { .. } => "sent",
+            DeliveryResult::Retry { .. } => "retry",
+            DeliveryResult::Failed { .. } => "failed",
+        };
+        metrics::counter!("parley_messages_total", "status" => status).increment(1);
+        if let Err(e) = self.store.record_delivery(c.id, &result, self.clock.now_ms()).await {
+            // The lease will expire and the message will be offered again; the carrier's
+            // idempotency on the message id keeps that from sending twice.
+            tracing::warn!(error = %e, "could not record the carrier's answer");
+        }
+    }
+
+    fn classify(&self, c: &Claimed, outcome: Result<crate::carriers::Receipt, CarrierError>) -> DeliveryResult {
+        match outcome {
+            Ok(r) => DeliveryResult::Sent { provider_sid: r.provider_sid },
+            Err(CarrierError::Rejected { code, message }) => {
+                tracing::info!(error.code = %code, error.message = %message, "carrier rejected message");
+                DeliveryResult::Failed { status: MessageStatus::Failed, error_code: Some(code) }
+            }
+            Err(CarrierError::Transient { code, message, retry_after_ms }) => {
+                let attempts = u32::try_from(c.attempts).unwrap_or(u32::MAX);
+                let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+                match self.retry.next_delay_ms(attempts, retry_after_ms, jitter) {
+                    Some(delay) => {
+                        tracing::info!(error.code = %code, error.message = %message, delay_ms = delay, "carrier failed; will retry");
+                        DeliveryResult::Retry { at_ms: self.clock.now_ms() + delay, error_code: Some(code) }
+                    }
+                    None => {
+                        tracing::warn!(error.code = %code, "carrier failed; attempts exhausted");
+                        DeliveryResult::Failed { status: MessageStatus::Failed, error_code: Some(code) }
+                    }
+                }
+            }
+        }
+    }
+}
