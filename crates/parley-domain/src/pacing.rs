@@ -24,7 +24,11 @@ impl Pacer {
 
     /// Time one message of `segments` occupies at `mps` segments per second.
     pub fn cost_us(segments: u32, mps: f64) -> i64 {
-        let mps = if mps.is_finite() && mps > 0.0 { mps } else { 1.0 };
+        let mps = if mps.is_finite() && mps > 0.0 {
+            mps
+        } else {
+            1.0
+        };
         (f64::from(segments.max(1)) * 1_000_000.0 / mps).round() as i64
     }
 

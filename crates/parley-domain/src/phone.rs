@@ -88,32 +88,58 @@ mod tests {
 
     #[test]
     fn accepts_common_numbers() {
-        for n in ["+15550100000", "+447911123456", "+4915112345678", "+78001234567"] {
+        for n in [
+            "+15550100000",
+            "+447911123456",
+            "+4915112345678",
+            "+78001234567",
+        ] {
             assert_eq!(PhoneNumber::parse(n).unwrap().as_str(), n);
         }
     }
 
     #[test]
     fn rejects_malformed_numbers() {
-        assert_eq!(PhoneNumber::parse("15550100000"), Err(PhoneError::MissingPlus));
-        assert_eq!(PhoneNumber::parse("+1 555 0100"), Err(PhoneError::NotDigits));
+        assert_eq!(
+            PhoneNumber::parse("15550100000"),
+            Err(PhoneError::MissingPlus)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 555 0100"),
+            Err(PhoneError::NotDigits)
+        );
         assert_eq!(PhoneNumber::parse("+"), Err(PhoneError::NotDigits));
-        assert_eq!(PhoneNumber::parse("+0155501000"), Err(PhoneError::LeadingZero));
+        assert_eq!(
+            PhoneNumber::parse("+0155501000"),
+            Err(PhoneError::LeadingZero)
+        );
         assert_eq!(PhoneNumber::parse("+1555"), Err(PhoneError::BadLength));
-        assert_eq!(PhoneNumber::parse("+1234567890123456"), Err(PhoneError::BadLength));
-        assert_eq!(PhoneNumber::parse("+١٥٥٥٠١٠٠٠٠٠"), Err(PhoneError::NotDigits));
+        assert_eq!(
+            PhoneNumber::parse("+1234567890123456"),
+            Err(PhoneError::BadLength)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+١٥٥٥٠١٠٠٠٠٠"),
+            Err(PhoneError::NotDigits)
+        );
     }
 
     #[test]
     fn lenient_parse_adds_the_plus() {
-        assert_eq!(PhoneNumber::parse_lenient(" 15550100000 ").unwrap().as_str(), "+15550100000");
+        assert_eq!(
+            PhoneNumber::parse_lenient(" 15550100000 ")
+                .unwrap()
+                .as_str(),
+            "+15550100000"
+        );
     }
 
     proptest! {
         #[test]
         fn valid_numbers_round_trip_unchanged(cc in 1u8..=9, rest in "[0-9]{7,14}") {
             let s = format!("+{cc}{rest}");
-            prop_assert_eq!(PhoneNumber::parse(&s).unwrap().as_str(), s.as_str());
+            let parsed = PhoneNumber::parse(&s).unwrap();
+            prop_assert_eq!(parsed.as_str(), s.as_str());
         }
 
         #[test]

@@ -19,7 +19,12 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { base_ms: 1_000, max_ms: 300_000, max_attempts: 6, jitter: 0.2 }
+        Self {
+            base_ms: 1_000,
+            max_ms: 300_000,
+            max_attempts: 6,
+            jitter: 0.2,
+        }
     }
 }
 
@@ -28,7 +33,12 @@ impl RetryPolicy {
     /// the budget is spent. `retry_after_ms` (from a carrier's `Retry-After`) is honoured
     /// but clamped to `[delay, 2 × delay]` so a hostile or buggy value cannot park a
     /// message for days, nor hammer the carrier sooner than our own schedule.
-    pub fn next_delay_ms(&self, attempts_made: u32, retry_after_ms: Option<i64>, jitter_unit: f64) -> Option<i64> {
+    pub fn next_delay_ms(
+        &self,
+        attempts_made: u32,
+        retry_after_ms: Option<i64>,
+        jitter_unit: f64,
+    ) -> Option<i64> {
         if attempts_made >= self.max_attempts {
             return None;
         }
@@ -52,14 +62,27 @@ mod tests {
 
     #[test]
     fn doubles_until_the_cap_then_stops() {
-        let p = RetryPolicy { base_ms: 1_000, max_ms: 5_000, max_attempts: 5, jitter: 0.0 };
+        let p = RetryPolicy {
+            base_ms: 1_000,
+            max_ms: 5_000,
+            max_attempts: 5,
+            jitter: 0.0,
+        };
         let delays: Vec<_> = (1..=5).map(|a| p.next_delay_ms(a, None, 0.0)).collect();
-        assert_eq!(delays, vec![Some(1_000), Some(2_000), Some(4_000), Some(5_000), None]);
+        assert_eq!(
+            delays,
+            vec![Some(1_000), Some(2_000), Some(4_000), Some(5_000), None]
+        );
     }
 
     #[test]
     fn retry_after_is_clamped() {
-        let p = RetryPolicy { base_ms: 1_000, max_ms: 60_000, max_attempts: 5, jitter: 0.0 };
+        let p = RetryPolicy {
+            base_ms: 1_000,
+            max_ms: 60_000,
+            max_attempts: 5,
+            jitter: 0.0,
+        };
         assert_eq!(p.next_delay_ms(1, Some(10), 0.0), Some(1_000));
         assert_eq!(p.next_delay_ms(1, Some(1_500), 0.0), Some(1_500));
         assert_eq!(p.next_delay_ms(1, Some(86_400_000), 0.0), Some(2_000));

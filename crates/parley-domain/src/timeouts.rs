@@ -29,9 +29,15 @@ impl TimeoutSettings {
     pub fn over(&self, fallback: &TimeoutSettings) -> TimeoutSettings {
         TimeoutSettings {
             time_out: self.time_out.or(fallback.time_out),
-            timeout_message: self.timeout_message.clone().or_else(|| fallback.timeout_message.clone()),
+            timeout_message: self
+                .timeout_message
+                .clone()
+                .or_else(|| fallback.timeout_message.clone()),
             warning_time: self.warning_time.or(fallback.warning_time),
-            warning_message: self.warning_message.clone().or_else(|| fallback.warning_message.clone()),
+            warning_message: self
+                .warning_message
+                .clone()
+                .or_else(|| fallback.warning_message.clone()),
         }
     }
 
@@ -63,7 +69,11 @@ mod tests {
     use super::*;
 
     fn s(time_out: Option<i64>, warning_time: Option<i64>) -> TimeoutSettings {
-        TimeoutSettings { time_out, warning_time, ..Default::default() }
+        TimeoutSettings {
+            time_out,
+            warning_time,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -71,15 +81,25 @@ mod tests {
         assert!(s(Some(60), Some(30)).validate().is_ok());
         assert_eq!(
             s(Some(60), Some(60)).validate(),
-            Err(TimeoutError::WarningNotBeforeTimeout { warning: 60, time_out: 60 })
+            Err(TimeoutError::WarningNotBeforeTimeout {
+                warning: 60,
+                time_out: 60
+            })
         );
         assert!(s(None, Some(30)).validate().is_ok());
-        assert_eq!(s(Some(-1), None).validate(), Err(TimeoutError::Negative("time_out")));
+        assert_eq!(
+            s(Some(-1), None).validate(),
+            Err(TimeoutError::Negative("time_out"))
+        );
     }
 
     #[test]
     fn overrides_win_field_by_field() {
-        let number = TimeoutSettings { time_out: Some(600), timeout_message: Some("bye".into()), ..Default::default() };
+        let number = TimeoutSettings {
+            time_out: Some(600),
+            timeout_message: Some("bye".into()),
+            ..Default::default()
+        };
         let conv = s(None, Some(700));
         let eff = conv.over(&number);
         assert_eq!(eff.time_out, Some(600));

@@ -47,8 +47,14 @@ impl App {
         api::health::prometheus();
         let config = Arc::new(config);
         let owner = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
-        let carriers = Carriers::default()
-            .with("sandbox", Arc::new(SandboxCarrier::new(store.clone(), clock.clone(), config.sandbox.clone())));
+        let carriers = Carriers::default().with(
+            "sandbox",
+            Arc::new(SandboxCarrier::new(
+                store.clone(),
+                clock.clone(),
+                config.sandbox.clone(),
+            )),
+        );
         let dispatcher = Arc::new(Dispatcher {
             store: store.clone(),
             clock: clock.clone(),
@@ -70,7 +76,11 @@ impl App {
             keys: Arc::new(auth::KeyCache::default()),
             dispatch_wake: Arc::new(Notify::new()),
         };
-        Self { state, dispatcher, jobs }
+        Self {
+            state,
+            dispatcher,
+            jobs,
+        }
     }
 
     pub fn router(&self) -> axum::Router {
@@ -90,22 +100,47 @@ impl App {
             Some(k) if !k.trim().is_empty() => (k.trim().to_owned(), false),
             _ => (auth::generate_key(), true),
         };
-        store.add_api_key(&org_id, &auth::hash_key(&key), &key_prefix(&key), now).await?;
+        store
+            .add_api_key(&org_id, &auth::hash_key(&key), &key_prefix(&key), now)
+            .await?;
         let number = self.state.config.sandbox_number.clone();
-        store.add_number(&org_id, &number, "sandbox", "sms", self.state.config.dispatch.default_mps, now).await?;
-        Ok(Some(Bootstrap { org_id, generated_key: generated.then_some(key), sandbox_number: number }))
+        store
+            .add_number(
+                &org_id,
+                &number,
+                "sandbox",
+                "sms",
+                self.state.config.dispatch.default_mps,
+                now,
+            )
+            .await?;
+        Ok(Some(Bootstrap {
+            org_id,
+            generated_key: generated.then_some(key),
+            sandbox_number: number,
+        }))
     }
 
     /// Serves HTTP on `listener` and runs the workers until `shutdown` fires.
-    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         let mut workers = Vec::new();
         if self.state.config.dispatch.enabled {
-            workers.push(tokio::spawn(self.dispatcher.clone().run(self.state.dispatch_wake.clone(), shutdown.clone())));
+            workers.push(tokio::spawn(
+                self.dispatcher
+                    .clone()
+                    .run(self.state.dispatch_wake.clone(), shutdown.clone()),
+            ));
             workers.push(tokio::spawn(self.jobs.clone().run(shutdown.clone())));
         }
         let router = self.router();
         let stop = shutdown.clone();
-        axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await?;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await?;
         shutdown.cancel();
         for w in workers {
             w.await.ok();
@@ -120,5 +155,8 @@ pub fn key_prefix(key: &str) -> String {
 }
 
 fn hostname() -> String {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "parley".into())
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "parley".into())
 }

@@ -16,7 +16,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "parley", version, about = "Bland-compatible SMS and WhatsApp conversational agents")]
+#[command(
+    name = "parley",
+    version,
+    about = "Bland-compatible SMS and WhatsApp conversational agents"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -94,12 +98,22 @@ pub enum NumberCommand {
 
 fn init_tracing() {
     use tracing_subscriber::{fmt, EnvFilter};
-    let filter = EnvFilter::try_from_env("PARLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter =
+        EnvFilter::try_from_env("PARLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn open(common: &Common, listen: Option<String>) -> anyhow::Result<(Config, Store)> {
-    let cfg = Config::load(common.config.as_deref(), &Overrides { listen, database_url: common.database_url.clone() })?;
+    let cfg = Config::load(
+        common.config.as_deref(),
+        &Overrides {
+            listen,
+            database_url: common.database_url.clone(),
+        },
+    )?;
     let store = Store::connect(&cfg.database_url, &cfg.store_options()).await?;
     store.migrate().await?;
     Ok((cfg, store))
@@ -120,25 +134,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Org { command: OrgCommand::Create { name, api_key, common } } => {
+        Command::Org {
+            command:
+                OrgCommand::Create {
+                    name,
+                    api_key,
+                    common,
+                },
+        } => {
             let (_, store) = open(&common, None).await?;
             let key = api_key.unwrap_or_else(auth::generate_key);
             anyhow::ensure!(!key.trim().is_empty(), "--api-key must not be empty");
             let org_id = uuid::Uuid::new_v4().to_string();
             store.create_org(&org_id, &name, now_ms()).await?;
-            store.add_api_key(&org_id, &auth::hash_key(&key), &key_prefix(&key), now_ms()).await?;
-            println!("{}", serde_json::json!({ "org_id": org_id, "api_key": key }));
+            store
+                .add_api_key(&org_id, &auth::hash_key(&key), &key_prefix(&key), now_ms())
+                .await?;
+            println!(
+                "{}",
+                serde_json::json!({ "org_id": org_id, "api_key": key })
+            );
             store.close().await;
             Ok(())
         }
-        Command::Number { command: NumberCommand::Add { number, org, carrier, channel, mps, common } } => {
+        Command::Number {
+            command:
+                NumberCommand::Add {
+                    number,
+                    org,
+                    carrier,
+                    channel,
+                    mps,
+                    common,
+                },
+        } => {
             let (cfg, store) = open(&common, None).await?;
-            let number = PhoneNumber::parse(&number).map_err(|e| anyhow::anyhow!("number {number}: {e}"))?;
+            let number =
+                PhoneNumber::parse(&number).map_err(|e| anyhow::anyhow!("number {number}: {e}"))?;
             let channel = Channel::parse(&channel).expect("clap restricts the channel");
             let mps = mps.unwrap_or(cfg.dispatch.default_mps);
-            anyhow::ensure!(mps > 0.0 && mps.is_finite(), "--mps must be a positive number");
-            anyhow::ensure!(store.org_by_id(&org).await?.is_some(), "org {org} does not exist");
-            let row = store.add_number(&org, number.as_str(), &carrier, channel.as_str(), mps, now_ms()).await?;
+            anyhow::ensure!(
+                mps > 0.0 && mps.is_finite(),
+                "--mps must be a positive number"
+            );
+            anyhow::ensure!(
+                store.org_by_id(&org).await?.is_some(),
+                "org {org} does not exist"
+            );
+            let row = store
+                .add_number(
+                    &org,
+                    number.as_str(),
+                    &carrier,
+                    channel.as_str(),
+                    mps,
+                    now_ms(),
+                )
+                .await?;
             println!("{}", serde_json::to_string(&row)?);
             store.close().await;
             Ok(())
@@ -177,7 +229,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -28,7 +28,10 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("database_url", &parley_store::redact_database_url(&self.database_url))
+            .field(
+                "database_url",
+                &parley_store::redact_database_url(&self.database_url),
+            )
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
@@ -84,10 +87,16 @@ impl Config {
     pub fn load(file: Option<&std::path::Path>, overrides: &Overrides) -> anyhow::Result<Self> {
         let mut fig = Figment::from(Toml::string(DEFAULTS));
         if let Some(path) = file {
-            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
             fig = fig.merge(Toml::file(path));
         }
-        let fig = fig.merge(Env::prefixed("PARLEY_").split("__")).merge(Serialized::defaults(overrides));
+        let fig = fig
+            .merge(Env::prefixed("PARLEY_").split("__"))
+            .merge(Serialized::defaults(overrides));
         let cfg: Config = fig.extract()?;
         cfg.validate()?;
         Ok(cfg)
@@ -95,20 +104,43 @@ impl Config {
 
     /// The defaults alone, for tests.
     pub fn defaults() -> Self {
-        Figment::from(Toml::string(DEFAULTS)).extract().expect("default.toml is valid")
+        Figment::from(Toml::string(DEFAULTS))
+            .extract()
+            .expect("default.toml is valid")
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.idempotency.retention_hours >= 24, "idempotency.retention_hours must be at least 24");
-        anyhow::ensure!(self.dispatch.lease_ms >= 1000, "dispatch.lease_ms must be at least 1000");
-        anyhow::ensure!(self.dispatch.default_mps > 0.0, "dispatch.default_mps must be positive");
-        anyhow::ensure!(self.retry.max_attempts >= 1, "retry.max_attempts must be at least 1");
+        anyhow::ensure!(
+            self.idempotency.retention_hours >= 24,
+            "idempotency.retention_hours must be at least 24"
+        );
+        anyhow::ensure!(
+            self.dispatch.lease_ms >= 1000,
+            "dispatch.lease_ms must be at least 1000"
+        );
+        anyhow::ensure!(
+            self.dispatch.default_mps > 0.0,
+            "dispatch.default_mps must be positive"
+        );
+        anyhow::ensure!(
+            self.retry.max_attempts >= 1,
+            "retry.max_attempts must be at least 1"
+        );
         for (name, rate) in [
-            ("sandbox.retryable_failure_rate", self.sandbox.retryable_failure_rate),
-            ("sandbox.permanent_failure_rate", self.sandbox.permanent_failure_rate),
+            (
+                "sandbox.retryable_failure_rate",
+                self.sandbox.retryable_failure_rate,
+            ),
+            (
+                "sandbox.permanent_failure_rate",
+                self.sandbox.permanent_failure_rate,
+            ),
             ("sandbox.undelivered_rate", self.sandbox.undelivered_rate),
         ] {
-            anyhow::ensure!((0.0..=1.0).contains(&rate), "{name} must be between 0 and 1");
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&rate),
+                "{name} must be between 0 and 1"
+            );
         }
         parley_domain::PhoneNumber::parse(&self.sandbox_number)
             .map_err(|e| anyhow::anyhow!("sandbox_number {}: {e}", self.sandbox_number))?;

@@ -154,7 +154,8 @@ pub struct MessageRow {
     pub delivered_at: Option<i64>,
 }
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, direction, sender, body, from_number, to_number, channel, status, \
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, direction, sender, body, from_number, to_number, channel, status, \
      error_code, provider_sid, encoding, segments, attempts, created_at, sent_at, delivered_at";
 
 impl Store {
@@ -198,8 +199,17 @@ impl Store {
         } else {
             active_conversation(&mut tx, &pair).await?
         };
-        let stored = existing.as_ref().map(ConversationRow::timeouts).unwrap_or_default();
-        if let Err(e) = req.fields.timeouts.over(&stored).over(&req.number_timeouts).validate() {
+        let stored = existing
+            .as_ref()
+            .map(ConversationRow::timeouts)
+            .unwrap_or_default();
+        if let Err(e) = req
+            .fields
+            .timeouts
+            .over(&stored)
+            .over(&req.number_timeouts)
+            .validate()
+        {
             tx.rollback().await?;
             return Ok(SendOutcome::InvalidTimeout(e));
         }
@@ -238,7 +248,11 @@ impl Store {
         .try_get("id")?;
         bump_message_count(&mut tx, &conversation_id, req.now).await?;
 
-        let accepted = Accepted { conversation_id, message_id, workflow_id };
+        let accepted = Accepted {
+            conversation_id,
+            message_id,
+            workflow_id,
+        };
         if let Some((key, _)) = &req.idempotency {
             sqlx::query("UPDATE idempotency_keys SET response = $1 WHERE org_id = $2 AND key = $3")
                 .bind(serde_json::to_string(&accepted).expect("plain struct serializes"))
@@ -254,11 +268,18 @@ impl Store {
     /// Stores a message a user sent to one of the org's numbers, on the pair's active
     /// conversation (created when there is none). Returns `(conversation_id, message_id)`.
     pub async fn record_inbound(&self, m: &InboundMessage) -> Result<(String, i64)> {
-        let pair = Pair { org_id: &m.org_id, agent_number: &m.agent_number, user_number: &m.user_number, channel: &m.channel };
+        let pair = Pair {
+            org_id: &m.org_id,
+            agent_number: &m.agent_number,
+            user_number: &m.user_number,
+            channel: &m.channel,
+        };
         let mut tx = self.writer.begin().await?;
         let conversation_id = match active_conversation(&mut tx, &pair).await? {
             Some(c) => c.id,
-            None => create_conversation(&mut tx, &pair, &ConversationFields::default(), m.now).await?,
+            None => {
+                create_conversation(&mut tx, &pair, &ConversationFields::default(), m.now).await?
+            }
         };
         let message_id: i64 = sqlx::query(
             "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
@@ -285,11 +306,13 @@ impl Store {
 
     /// One conversation as seen by one org.
     pub async fn conversation(&self, org_id: &str, id: &str) -> Result<Option<ConversationRow>> {
-        Ok(sqlx::query_as::<_, ConversationRow>("SELECT * FROM conversations WHERE org_id = $1 AND id = $2")
-            .bind(org_id)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?)
+        Ok(sqlx::query_as::<_, ConversationRow>(
+            "SELECT * FROM conversations WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?)
     }
 
     /// A conversation's visible messages, oldest first.
@@ -297,17 +320,26 @@ impl Store {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND deleted_at IS NULL ORDER BY id"
         );
-        Ok(sqlx::query_as::<_, MessageRow>(&sql).bind(conversation_id).fetch_all(&self.reader).await?)
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation_id)
+            .fetch_all(&self.reader)
+            .await?)
     }
 
     pub async fn message(&self, id: i64) -> Result<Option<MessageRow>> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-        Ok(sqlx::query_as::<_, MessageRow>(&sql).bind(id).fetch_optional(&self.reader).await?)
+        Ok(sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?)
     }
 
     /// Forgets idempotency records older than `before` (epoch ms).
     pub async fn purge_idempotency_keys(&self, before: i64) -> Result<u64> {
-        let r = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before).execute(&self.writer).await?;
+        let r = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
         Ok(r.rows_affected())
     }
 }
@@ -322,11 +354,19 @@ struct Pair<'a> {
 
 impl SendRequest {
     fn pair(&self) -> Pair<'_> {
-        Pair { org_id: &self.org_id, agent_number: &self.agent_number, user_number: &self.user_number, channel: &self.channel }
+        Pair {
+            org_id: &self.org_id,
+            agent_number: &self.agent_number,
+            user_number: &self.user_number,
+            channel: &self.channel,
+        }
     }
 }
 
-async fn active_conversation(tx: &mut Transaction<'_, Any>, p: &Pair<'_>) -> Result<Option<ConversationRow>> {
+async fn active_conversation(
+    tx: &mut Transaction<'_, Any>,
+    p: &Pair<'_>,
+) -> Result<Option<ConversationRow>> {
     Ok(sqlx::query_as::<_, ConversationRow>(
         "SELECT * FROM conversations \
          WHERE org_id = $1 AND agent_number = $2 AND user_number = $3 AND channel = $4 AND is_active = 1",
@@ -400,15 +440,20 @@ async fn create_conversation(
     if inserted.is_some() {
         return Ok(id);
     }
-    let theirs = active_conversation(tx, p)
-        .await?
-        .ok_or_else(|| crate::StoreError::Conflict("active conversation vanished during create".into()))?;
+    let theirs = active_conversation(tx, p).await?.ok_or_else(|| {
+        crate::StoreError::Conflict("active conversation vanished during create".into())
+    })?;
     update_fields(tx, &theirs.id, f, now).await?;
     Ok(theirs.id)
 }
 
 /// Overwrites the settings the request carried and keeps the rest.
-async fn update_fields(tx: &mut Transaction<'_, Any>, id: &str, f: &ConversationFields, now: i64) -> Result<()> {
+async fn update_fields(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    f: &ConversationFields,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "UPDATE conversations SET updated_at = $1, \
          request_data = COALESCE($2, request_data), metadata = COALESCE($3, metadata), \

@@ -48,9 +48,17 @@ pub struct Claimed {
 /// What happened when a claimed message was handed to its carrier.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryResult {
-    Sent { provider_sid: String },
-    Retry { at_ms: i64, error_code: Option<String> },
-    Failed { status: MessageStatus, error_code: Option<String> },
+    Sent {
+        provider_sid: String,
+    },
+    Retry {
+        at_ms: i64,
+        error_code: Option<String>,
+    },
+    Failed {
+        status: MessageStatus,
+        error_code: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,13 +95,18 @@ impl Store {
                 .bind(&s.phone_number)
                 .execute(&mut *tx)
                 .await?;
-            let lock = if self.dialect == crate::Dialect::Postgres { " FOR UPDATE" } else { "" };
-            let next_free_us: i64 =
-                sqlx::query(&format!("SELECT next_free_us FROM sender_pacing WHERE phone_number = $1{lock}"))
-                    .bind(&s.phone_number)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("next_free_us")?;
+            let lock = if self.dialect == crate::Dialect::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
+            let next_free_us: i64 = sqlx::query(&format!(
+                "SELECT next_free_us FROM sender_pacing WHERE phone_number = $1{lock}"
+            ))
+            .bind(&s.phone_number)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("next_free_us")?;
             let mut pacer = Pacer::new(next_free_us);
             let first = pacer.peek(now_us);
             if first > horizon_end_us {
@@ -111,8 +124,12 @@ impl Store {
                  ORDER BY m.priority DESC, m.id LIMIT $3{}",
                 self.dialect.skip_locked()
             );
-            let candidates =
-                sqlx::query_as::<_, Claimed>(&sql).bind(&s.phone_number).bind(o.now_ms).bind(limit).fetch_all(&mut *tx).await?;
+            let candidates = sqlx::query_as::<_, Claimed>(&sql)
+                .bind(&s.phone_number)
+                .bind(o.now_ms)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
             for mut c in candidates {
                 let segments = u32::try_from(c.segments).unwrap_or(1);
                 if pacer.peek(now_us) > horizon_end_us {
@@ -145,7 +162,12 @@ impl Store {
     }
 
     /// Records the carrier's answer for a claimed message and releases its lease.
-    pub async fn record_delivery(&self, id: i64, result: &DeliveryResult, now_ms: i64) -> Result<()> {
+    pub async fn record_delivery(
+        &self,
+        id: i64,
+        result: &DeliveryResult,
+        now_ms: i64,
+    ) -> Result<()> {
         let q = match result {
             // `queued` → `sent` only: a delivery report may already have moved it further.
             DeliveryResult::Sent { provider_sid } => sqlx::query(
@@ -212,20 +234,27 @@ impl Store {
         .bind(now_ms)
         .fetch_one(&self.reader)
         .await?;
-        Ok(StatusCounts { queued: row.try_get("queued")?, due: row.try_get::<i64, _>("due").unwrap_or(0) })
+        Ok(StatusCounts {
+            queued: row.try_get("queued")?,
+            due: row.try_get::<i64, _>("due").unwrap_or(0),
+        })
     }
 
     /// When the earliest queued message becomes due, if any (for the worker's sleep).
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT MIN(next_attempt_at) AS t FROM messages WHERE status = 'queued'")
-            .fetch_one(&self.reader)
-            .await?;
+        let row =
+            sqlx::query("SELECT MIN(next_attempt_at) AS t FROM messages WHERE status = 'queued'")
+                .fetch_one(&self.reader)
+                .await?;
         Ok(row.try_get::<Option<i64>, _>("t")?)
     }
 }
 
 /// SQL expression for the rank of the `status` column, mirroring `MessageStatus::rank`.
 fn rank_sql() -> String {
-    let arms: String = MessageStatus::ALL.iter().map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank())).collect();
+    let arms: String = MessageStatus::ALL
+        .iter()
+        .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank()))
+        .collect();
     format!("(CASE status{arms} ELSE 0 END)")
 }

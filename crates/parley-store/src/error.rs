@@ -25,14 +25,20 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                StoreError::Unavailable(e)
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_owned())
             }
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
             // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's "cannot connect now" and admin
             // shutdown codes: the database is there but not taking work right now.
             sqlx::Error::Database(db)
-                if matches!(db.code().as_deref(), Some("5" | "6" | "57P01" | "57P02" | "57P03" | "53300")) =>
+                if matches!(
+                    db.code().as_deref(),
+                    Some("5" | "6" | "57P01" | "57P02" | "57P03" | "53300")
+                ) =>
             {
                 StoreError::Unavailable(e)
             }

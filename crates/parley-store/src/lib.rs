@@ -25,7 +25,8 @@ use sqlx::{
 };
 
 pub use conversations::{
-    Accepted, ConversationFields, ConversationRow, InboundMessage, MessageRow, NewOutbound, SendOutcome, SendRequest,
+    Accepted, ConversationFields, ConversationRow, InboundMessage, MessageRow, NewOutbound,
+    SendOutcome, SendRequest,
 };
 pub use dispatch::{Claimed, DeliveryResult, DispatchOptions, StatusCounts};
 pub use error::StoreError;
@@ -64,7 +65,11 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5), sqlite_synchronous: "NORMAL".into() }
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_synchronous: "NORMAL".into(),
+        }
     }
 }
 
@@ -81,13 +86,18 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("dialect", &self.dialect).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
     }
 }
 
 /// Turns what an operator typed (`parley.db`, `sqlite:x.db`, `postgres://…`) into a URL.
 pub fn normalize_database_url(input: &str) -> String {
-    if input.starts_with("postgres://") || input.starts_with("postgresql://") || input.starts_with("sqlite:") {
+    if input.starts_with("postgres://")
+        || input.starts_with("postgresql://")
+        || input.starts_with("sqlite:")
+    {
         if input.starts_with("sqlite:") && !input.contains("mode=") {
             let sep = if input.contains('?') { '&' } else { '?' };
             return format!("{input}{sep}mode=rwc");
@@ -104,7 +114,12 @@ pub fn redact_database_url(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -144,14 +159,22 @@ impl Store {
                 })
                 .connect_with(connect)
                 .await?;
-            Ok(Self { dialect: Dialect::Sqlite, writer, reader })
+            Ok(Self {
+                dialect: Dialect::Sqlite,
+                writer,
+                reader,
+            })
         } else {
             let pool = AnyPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)
                 .await?;
-            Ok(Self { dialect: Dialect::Postgres, writer: pool.clone(), reader: pool })
+            Ok(Self {
+                dialect: Dialect::Postgres,
+                writer: pool.clone(),
+                reader: pool,
+            })
         }
     }
 
@@ -166,7 +189,10 @@ impl Store {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator.run(&self.writer).await.map_err(|e| StoreError::Migration(e.to_string()))
+        migrator
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
     }
 
     /// Cheap liveness query for `/readyz`.

@@ -34,11 +34,18 @@ impl Store {
             .bind(now)
             .execute(&self.writer)
             .await?;
-        Ok(OrgRow { id: id.to_owned(), name: name.to_owned(), created_at: now })
+        Ok(OrgRow {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+        })
     }
 
     pub async fn org_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM orgs").fetch_one(&self.reader).await?.try_get("n")?)
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM orgs")
+            .fetch_one(&self.reader)
+            .await?
+            .try_get("n")?)
     }
 
     pub async fn org_by_id(&self, id: &str) -> Result<Option<OrgRow>> {
@@ -46,19 +53,33 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| Ok(OrgRow { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? }))
-            .transpose()
+        row.map(|r| {
+            Ok(OrgRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
     }
 
     /// Stores the hash of a new API key. The key itself never reaches the database.
-    pub async fn add_api_key(&self, org_id: &str, key_hash: &str, prefix: &str, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO api_keys (key_hash, org_id, prefix, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(key_hash)
-            .bind(org_id)
-            .bind(prefix)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
+    pub async fn add_api_key(
+        &self,
+        org_id: &str,
+        key_hash: &str,
+        prefix: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, org_id, prefix, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(key_hash)
+        .bind(org_id)
+        .bind(prefix)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
@@ -95,7 +116,9 @@ impl Store {
             .await;
         match res {
             Err(e) => match StoreError::from(e) {
-                StoreError::Conflict(_) => Err(StoreError::Conflict(format!("number {phone_number} already exists"))),
+                StoreError::Conflict(_) => Err(StoreError::Conflict(format!(
+                    "number {phone_number} already exists"
+                ))),
                 other => Err(other),
             },
             Ok(row) => Ok(row),
@@ -103,19 +126,34 @@ impl Store {
     }
 
     /// A number as seen by one org: another org's number is simply not found.
-    pub async fn number_for_org(&self, org_id: &str, phone_number: &str) -> Result<Option<NumberRow>> {
-        let sql = format!("SELECT {NUMBER_COLUMNS} FROM numbers WHERE org_id = $1 AND phone_number = $2");
-        Ok(sqlx::query_as::<_, NumberRow>(&sql).bind(org_id).bind(phone_number).fetch_optional(&self.reader).await?)
+    pub async fn number_for_org(
+        &self,
+        org_id: &str,
+        phone_number: &str,
+    ) -> Result<Option<NumberRow>> {
+        let sql =
+            format!("SELECT {NUMBER_COLUMNS} FROM numbers WHERE org_id = $1 AND phone_number = $2");
+        Ok(sqlx::query_as::<_, NumberRow>(&sql)
+            .bind(org_id)
+            .bind(phone_number)
+            .fetch_optional(&self.reader)
+            .await?)
     }
 
     /// A number by itself, for workers that already hold a message of it.
     pub async fn number(&self, phone_number: &str) -> Result<Option<NumberRow>> {
         let sql = format!("SELECT {NUMBER_COLUMNS} FROM numbers WHERE phone_number = $1");
-        Ok(sqlx::query_as::<_, NumberRow>(&sql).bind(phone_number).fetch_optional(&self.reader).await?)
+        Ok(sqlx::query_as::<_, NumberRow>(&sql)
+            .bind(phone_number)
+            .fetch_optional(&self.reader)
+            .await?)
     }
 
     pub async fn numbers_for_org(&self, org_id: &str) -> Result<Vec<NumberRow>> {
         let sql = format!("SELECT {NUMBER_COLUMNS} FROM numbers WHERE org_id = $1 ORDER BY id");
-        Ok(sqlx::query_as::<_, NumberRow>(&sql).bind(org_id).fetch_all(&self.reader).await?)
+        Ok(sqlx::query_as::<_, NumberRow>(&sql)
+            .bind(org_id)
+            .fetch_all(&self.reader)
+            .await?)
     }
 }

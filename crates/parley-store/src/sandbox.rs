@@ -70,7 +70,12 @@ impl Store {
     }
 
     /// What a handset (`to_number`) of this org received, oldest first.
-    pub async fn sandbox_inbox(&self, org_id: &str, to_number: &str, limit: i64) -> Result<Vec<SandboxMessage>> {
+    pub async fn sandbox_inbox(
+        &self,
+        org_id: &str,
+        to_number: &str,
+        limit: i64,
+    ) -> Result<Vec<SandboxMessage>> {
         Ok(sqlx::query_as::<_, SandboxMessage>(
             "SELECT message_id, provider_sid, from_number, to_number, body, channel, segments, attempts, received_at \
              FROM sandbox_inbox WHERE org_id = $1 AND to_number = $2 ORDER BY message_id LIMIT $3",

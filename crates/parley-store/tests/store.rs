@@ -3,8 +3,8 @@
 
 use parley_domain::{message_status::MessageStatus, timeouts::TimeoutSettings};
 use parley_store::{
-    ConversationFields, DeliveryResult, DispatchOptions, InboundMessage, NewOutbound, SendOutcome, SendRequest, Store,
-    StoreOptions,
+    ConversationFields, DeliveryResult, DispatchOptions, InboundMessage, NewOutbound, SendOutcome,
+    SendRequest, Store, StoreOptions,
 };
 
 struct TestDb {
@@ -15,20 +15,32 @@ struct TestDb {
 async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
+    let store = Store::connect(&url, &StoreOptions::default())
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
-    TestDb { store, _dir: Some(dir) }
+    TestDb {
+        store,
+        _dir: Some(dir),
+    }
 }
 
 async fn postgres() -> Option<TestDb> {
     let base = std::env::var("PARLEY_TEST_DATABASE_URL").ok()?;
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = Store::connect(&base, &StoreOptions::default()).await.unwrap();
-    admin.execute_raw(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let admin = Store::connect(&base, &StoreOptions::default())
+        .await
+        .unwrap();
+    admin
+        .execute_raw(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
     admin.close().await;
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
+    let store = Store::connect(&url, &StoreOptions::default())
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     Some(TestDb { store, _dir: None })
 }
@@ -61,7 +73,9 @@ const T0: i64 = 1_700_000_000_000;
 
 async fn org_with_number(s: &Store, org: &str, number: &str, mps: f64) {
     s.create_org(org, org, T0).await.unwrap();
-    s.add_number(org, number, "sandbox", "sms", mps, T0).await.unwrap();
+    s.add_number(org, number, "sandbox", "sms", mps, T0)
+        .await
+        .unwrap();
 }
 
 fn send(org: &str, agent: &str, user: &str, body: &str) -> SendRequest {
@@ -95,24 +109,45 @@ fn accepted(o: SendOutcome) -> parley_store::Accepted {
 }
 
 fn opts(now_ms: i64) -> DispatchOptions {
-    DispatchOptions { owner: "w1".into(), now_ms, horizon_ms: 1_000, lease_ms: 30_000, max_per_sender: 1_000 }
+    DispatchOptions {
+        owner: "w1".into(),
+        now_ms,
+        horizon_ms: 1_000,
+        lease_ms: 30_000,
+        max_per_sender: 1_000,
+    }
 }
 
 async fn send_reuses_the_active_conversation_and_archives_on_request(s: &Store) {
     org_with_number(s, "o1", "+15550100000", 10.0).await;
-    let a = accepted(s.accept_send(&send("o1", "+15550100000", "+15551230000", "one")).await.unwrap());
-    let b = accepted(s.accept_send(&send("o1", "+15550100000", "+15551230000", "two")).await.unwrap());
+    let a = accepted(
+        s.accept_send(&send("o1", "+15550100000", "+15551230000", "one"))
+            .await
+            .unwrap(),
+    );
+    let b = accepted(
+        s.accept_send(&send("o1", "+15550100000", "+15551230000", "two"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(a.conversation_id, b.conversation_id);
     assert!(b.message_id > a.message_id);
     let mut fresh = send("o1", "+15550100000", "+15551230000", "three");
     fresh.new_conversation = true;
     let c = accepted(s.accept_send(&fresh).await.unwrap());
     assert_ne!(c.conversation_id, a.conversation_id);
-    let old = s.conversation("o1", &a.conversation_id).await.unwrap().unwrap();
+    let old = s
+        .conversation("o1", &a.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(old.is_active, 0);
     assert_eq!(old.message_count, 2);
     let msgs = s.conversation_messages(&a.conversation_id).await.unwrap();
-    assert_eq!(msgs.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!(
+        msgs.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
     assert_eq!(msgs[0].status.as_deref(), Some("queued"));
 }
 
@@ -121,15 +156,27 @@ async fn idempotency_replays_and_refuses_other_bodies(s: &Store) {
     let mut r = send("o1", "+15550100000", "+15551230000", "hi");
     r.idempotency = Some(("k1".into(), "h1".into()));
     let first = accepted(s.accept_send(&r).await.unwrap());
-    assert_eq!(s.accept_send(&r).await.unwrap(), SendOutcome::Replayed(first.clone()));
+    assert_eq!(
+        s.accept_send(&r).await.unwrap(),
+        SendOutcome::Replayed(first.clone())
+    );
     r.idempotency = Some(("k1".into(), "h2".into()));
     assert_eq!(s.accept_send(&r).await.unwrap(), SendOutcome::KeyReused);
-    assert_eq!(s.conversation_messages(&first.conversation_id).await.unwrap().len(), 1);
+    assert_eq!(
+        s.conversation_messages(&first.conversation_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Keys are per org: another org may use the same key.
     org_with_number(s, "o2", "+15550100001", 10.0).await;
     let mut other = send("o2", "+15550100001", "+15551230000", "hi");
     other.idempotency = Some(("k1".into(), "h1".into()));
-    assert!(matches!(s.accept_send(&other).await.unwrap(), SendOutcome::Accepted(_)));
+    assert!(matches!(
+        s.accept_send(&other).await.unwrap(),
+        SendOutcome::Accepted(_)
+    ));
     assert_eq!(s.purge_idempotency_keys(T0 + 1).await.unwrap(), 2);
 }
 
@@ -141,10 +188,17 @@ async fn timeout_rules_merge_stored_overrides(s: &Store) {
     // The stored time_out (600) still applies to a later send that only sets a warning.
     let mut w = send("o1", "+15550100000", "+15551230000", "again");
     w.fields.timeouts.warning_time = Some(900);
-    assert!(matches!(s.accept_send(&w).await.unwrap(), SendOutcome::InvalidTimeout(_)));
+    assert!(matches!(
+        s.accept_send(&w).await.unwrap(),
+        SendOutcome::InvalidTimeout(_)
+    ));
     w.fields.timeouts.warning_time = Some(300);
     accepted(s.accept_send(&w).await.unwrap());
-    let c = s.conversation("o1", &a.conversation_id).await.unwrap().unwrap();
+    let c = s
+        .conversation("o1", &a.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((c.time_out, c.warning_time), (Some(600), Some(300)));
     assert_eq!(c.message_count, 2, "the refused send wrote nothing");
 }
@@ -154,58 +208,147 @@ async fn claims_pace_each_sender_and_keep_conversation_order(s: &Store) {
     let mut ids = Vec::new();
     for i in 0..4 {
         // Two users, two messages each: per conversation only the head may be claimed.
-        let user = if i % 2 == 0 { "+15551230000" } else { "+15551230001" };
-        ids.push(accepted(s.accept_send(&send("o1", "+15550100000", user, &format!("m{i}"))).await.unwrap()).message_id);
+        let user = if i % 2 == 0 {
+            "+15551230000"
+        } else {
+            "+15551230001"
+        };
+        ids.push(
+            accepted(
+                s.accept_send(&send("o1", "+15550100000", user, &format!("m{i}")))
+                    .await
+                    .unwrap(),
+            )
+            .message_id,
+        );
     }
     let claimed = s.claim_due_messages(&opts(T0)).await.unwrap();
-    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[0], ids[1]]);
+    assert_eq!(
+        claimed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[1]]
+    );
     // 5 segments per second: slots 200 ms apart.
-    assert_eq!(claimed.iter().map(|c| c.scheduled_at - T0).collect::<Vec<_>>(), vec![0, 200]);
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|c| c.scheduled_at - T0)
+            .collect::<Vec<_>>(),
+        vec![0, 200]
+    );
     // While the heads are in flight nothing else of those conversations is claimable.
     assert!(s.claim_due_messages(&opts(T0)).await.unwrap().is_empty());
     for c in &claimed {
-        s.record_delivery(c.id, &DeliveryResult::Sent { provider_sid: format!("p{}", c.id) }, T0).await.unwrap();
+        s.record_delivery(
+            c.id,
+            &DeliveryResult::Sent {
+                provider_sid: format!("p{}", c.id),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
     }
     let next = s.claim_due_messages(&opts(T0)).await.unwrap();
-    assert_eq!(next.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[2], ids[3]]);
+    assert_eq!(
+        next.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[3]]
+    );
     // The pacing state carried over: the next slots follow the earlier ones.
-    assert_eq!(next.iter().map(|c| c.scheduled_at - T0).collect::<Vec<_>>(), vec![400, 600]);
+    assert_eq!(
+        next.iter().map(|c| c.scheduled_at - T0).collect::<Vec<_>>(),
+        vec![400, 600]
+    );
 }
 
 async fn expired_leases_are_claimed_again(s: &Store) {
     org_with_number(s, "o1", "+15550100000", 100.0).await;
-    let a = accepted(s.accept_send(&send("o1", "+15550100000", "+15551230000", "x")).await.unwrap());
+    let a = accepted(
+        s.accept_send(&send("o1", "+15550100000", "+15551230000", "x"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(s.claim_due_messages(&opts(T0)).await.unwrap().len(), 1);
-    assert!(s.claim_due_messages(&opts(T0 + 29_000)).await.unwrap().is_empty());
+    assert!(s
+        .claim_due_messages(&opts(T0 + 29_000))
+        .await
+        .unwrap()
+        .is_empty());
     let again = s.claim_due_messages(&opts(T0 + 31_000)).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (a.message_id, 2));
-    s.record_delivery(a.message_id, &DeliveryResult::Retry { at_ms: T0 + 60_000, error_code: Some("503".into()) }, T0 + 31_000)
-        .await
-        .unwrap();
-    assert!(s.claim_due_messages(&opts(T0 + 59_000)).await.unwrap().is_empty());
-    assert_eq!(s.claim_due_messages(&opts(T0 + 60_000)).await.unwrap().len(), 1);
     s.record_delivery(
         a.message_id,
-        &DeliveryResult::Failed { status: MessageStatus::Failed, error_code: Some("21211".into()) },
+        &DeliveryResult::Retry {
+            at_ms: T0 + 60_000,
+            error_code: Some("503".into()),
+        },
+        T0 + 31_000,
+    )
+    .await
+    .unwrap();
+    assert!(s
+        .claim_due_messages(&opts(T0 + 59_000))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.claim_due_messages(&opts(T0 + 60_000))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    s.record_delivery(
+        a.message_id,
+        &DeliveryResult::Failed {
+            status: MessageStatus::Failed,
+            error_code: Some("21211".into()),
+        },
         T0 + 60_000,
     )
     .await
     .unwrap();
     let m = s.message(a.message_id).await.unwrap().unwrap();
-    assert_eq!((m.status.as_deref(), m.error_code.as_deref(), m.attempts), (Some("failed"), Some("21211"), 3));
+    assert_eq!(
+        (m.status.as_deref(), m.error_code.as_deref(), m.attempts),
+        (Some("failed"), Some("21211"), 3)
+    );
 }
 
 async fn status_never_moves_backwards(s: &Store) {
     org_with_number(s, "o1", "+15550100000", 100.0).await;
-    let a = accepted(s.accept_send(&send("o1", "+15550100000", "+15551230000", "x")).await.unwrap());
+    let a = accepted(
+        s.accept_send(&send("o1", "+15550100000", "+15551230000", "x"))
+            .await
+            .unwrap(),
+    );
     // A delivery report that overtakes the worker's own "sent" record.
-    assert!(s.apply_status_report(a.message_id, MessageStatus::Delivered, None, T0).await.unwrap());
-    s.record_delivery(a.message_id, &DeliveryResult::Sent { provider_sid: "p".into() }, T0).await.unwrap();
-    assert!(!s.apply_status_report(a.message_id, MessageStatus::Sent, None, T0).await.unwrap());
+    assert!(s
+        .apply_status_report(a.message_id, MessageStatus::Delivered, None, T0)
+        .await
+        .unwrap());
+    s.record_delivery(
+        a.message_id,
+        &DeliveryResult::Sent {
+            provider_sid: "p".into(),
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    assert!(!s
+        .apply_status_report(a.message_id, MessageStatus::Sent, None, T0)
+        .await
+        .unwrap());
     let m = s.message(a.message_id).await.unwrap().unwrap();
-    assert_eq!((m.status.as_deref(), m.provider_sid.as_deref()), (Some("delivered"), Some("p")));
-    assert!(s.apply_status_report(a.message_id, MessageStatus::Read, None, T0).await.unwrap());
+    assert_eq!(
+        (m.status.as_deref(), m.provider_sid.as_deref()),
+        (Some("delivered"), Some("p"))
+    );
+    assert!(s
+        .apply_status_report(a.message_id, MessageStatus::Read, None, T0)
+        .await
+        .unwrap());
 }
 
 async fn sandbox_counts_repeat_handovers_once(s: &Store) {
@@ -219,14 +362,28 @@ async fn sandbox_counts_repeat_handovers_once(s: &Store) {
         channel: "sms".into(),
         segments: 1,
         now: T0,
-        report: Some(("sandbox_report".into(), serde_json::json!({"message_id": 7}), T0 + 10)),
+        report: Some((
+            "sandbox_report".into(),
+            serde_json::json!({"message_id": 7}),
+            T0 + 10,
+        )),
     };
     let (sid1, n1) = s.sandbox_accept(&accept).await.unwrap();
     let (sid2, n2) = s.sandbox_accept(&accept).await.unwrap();
     assert_eq!((sid1 == sid2, n1, n2), (true, 1, 2));
     assert_eq!(s.sandbox_totals().await.unwrap(), (1, 2));
-    assert_eq!(s.sandbox_inbox("o1", "+15551230000", 10).await.unwrap().len(), 1);
-    assert!(s.sandbox_inbox("o2", "+15551230000", 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.sandbox_inbox("o1", "+15551230000", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s
+        .sandbox_inbox("o2", "+15551230000", 10)
+        .await
+        .unwrap()
+        .is_empty());
     // Exactly one delivery report was scheduled, and it is not due before its time.
     assert!(s.claim_jobs("w", T0, 1_000, 10).await.unwrap().is_empty());
     let jobs = s.claim_jobs("w", T0 + 10, 1_000, 10).await.unwrap();
@@ -237,7 +394,11 @@ async fn sandbox_counts_repeat_handovers_once(s: &Store) {
 
 async fn inbound_lands_on_the_active_conversation(s: &Store) {
     org_with_number(s, "o1", "+15550100000", 100.0).await;
-    let a = accepted(s.accept_send(&send("o1", "+15550100000", "+15551230000", "hello")).await.unwrap());
+    let a = accepted(
+        s.accept_send(&send("o1", "+15550100000", "+15551230000", "hello"))
+            .await
+            .unwrap(),
+    );
     let inbound = InboundMessage {
         org_id: "o1".into(),
         user_number: "+15551230000".into(),
@@ -252,22 +413,52 @@ async fn inbound_lands_on_the_active_conversation(s: &Store) {
     let (conv, _) = s.record_inbound(&inbound).await.unwrap();
     assert_eq!(conv, a.conversation_id);
     let msgs = s.conversation_messages(&conv).await.unwrap();
-    assert_eq!((msgs[1].sender.as_str(), msgs[1].status.as_deref()), ("USER", None));
+    assert_eq!(
+        (msgs[1].sender.as_str(), msgs[1].status.as_deref()),
+        ("USER", None)
+    );
     // A user texting a number with no conversation opens one.
-    let (other, _) = s.record_inbound(&InboundMessage { user_number: "+15551239999".into(), ..inbound }).await.unwrap();
+    let (other, _) = s
+        .record_inbound(&InboundMessage {
+            user_number: "+15551239999".into(),
+            ..inbound
+        })
+        .await
+        .unwrap();
     assert_ne!(other, conv);
 }
 
 async fn orgs_and_numbers_are_scoped(s: &Store) {
     org_with_number(s, "o1", "+15550100000", 10.0).await;
     s.create_org("o2", "o2", T0).await.unwrap();
-    assert!(s.number_for_org("o2", "+15550100000").await.unwrap().is_none());
-    assert!(s.number_for_org("o1", "+15550100000").await.unwrap().is_some());
-    let dup = s.add_number("o2", "+15550100000", "sandbox", "sms", 1.0, T0).await;
+    assert!(s
+        .number_for_org("o2", "+15550100000")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .number_for_org("o1", "+15550100000")
+        .await
+        .unwrap()
+        .is_some());
+    let dup = s
+        .add_number("o2", "+15550100000", "sandbox", "sms", 1.0, T0)
+        .await;
     assert!(matches!(dup, Err(parley_store::StoreError::Conflict(_))));
     s.add_api_key("o1", "hash1", "pk_1", T0).await.unwrap();
-    assert_eq!(s.org_for_key_hash("hash1").await.unwrap().as_deref(), Some("o1"));
+    assert_eq!(
+        s.org_for_key_hash("hash1").await.unwrap().as_deref(),
+        Some("o1")
+    );
     assert_eq!(s.org_for_key_hash("nope").await.unwrap(), None);
-    let a = accepted(s.accept_send(&send("o1", "+15550100000", "+15551230000", "x")).await.unwrap());
-    assert!(s.conversation("o2", &a.conversation_id).await.unwrap().is_none());
+    let a = accepted(
+        s.accept_send(&send("o1", "+15550100000", "+15551230000", "x"))
+            .await
+            .unwrap(),
+    );
+    assert!(s
+        .conversation("o2", &a.conversation_id)
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -27,7 +27,11 @@ pub fn hash_key(key: &str) -> String {
 /// Generates a new key: `pk_` and 40 random alphanumerics (about 238 bits).
 pub fn generate_key() -> String {
     use rand::{distributions::Alphanumeric, Rng};
-    let body: String = rand::thread_rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+    let body: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
     format!("pk_{body}")
 }
 
@@ -44,7 +48,10 @@ const CACHE_MAX: usize = 10_000;
 impl KeyCache {
     fn get(&self, hash: &str) -> Option<String> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        entries.get(hash).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(org, _)| org.clone())
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(org, _)| org.clone())
     }
 
     fn put(&self, hash: String, org: String) {
@@ -59,7 +66,10 @@ impl KeyCache {
 impl FromRequestParts<AppState> for Org {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -77,7 +87,11 @@ impl FromRequestParts<AppState> for Org {
         if let Some(id) = state.keys.get(&hash) {
             return Ok(Org { id });
         }
-        let id = state.store.org_for_key_hash(&hash).await?.ok_or_else(ApiError::unauthorized)?;
+        let id = state
+            .store
+            .org_for_key_hash(&hash)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         state.keys.put(hash, id.clone());
         Ok(Org { id })
     }

@@ -131,7 +131,11 @@ pub async fn get_conversation(
     org: Org,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<ConversationOut>>, ApiError> {
-    let c = state.store.conversation(&org.id, &id).await?.ok_or_else(|| ApiError::conversation_not_found(&id))?;
+    let c = state
+        .store
+        .conversation(&org.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::conversation_not_found(&id))?;
     let messages = state.store.conversation_messages(&c.id).await?;
     Ok(ok(ConversationOut::new(c, messages)))
 }

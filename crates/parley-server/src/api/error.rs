@@ -20,7 +20,11 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn unauthorized() -> Self {
@@ -49,7 +53,11 @@ impl ApiError {
     }
 
     pub fn conversation_not_found(id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "CONVERSATION_NOT_FOUND", format!("conversation {id} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "CONVERSATION_NOT_FOUND",
+            format!("conversation {id} not found"),
+        )
     }
 
     pub fn no_reply_source() -> Self {
@@ -73,19 +81,35 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "method not allowed on this route")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "method not allowed on this route",
+        )
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("request body exceeds {limit} bytes"))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("request body exceeds {limit} bytes"),
+        )
     }
 
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the database is unavailable; retry later")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "the database is unavailable; retry later",
+        )
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "internal server error",
+        )
     }
 }
 
@@ -119,7 +143,13 @@ pub struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { data: None, errors: vec![ErrorItem { error: self.code.to_owned(), message: self.message }] };
+        let body = ErrorBody {
+            data: None,
+            errors: vec![ErrorItem {
+                error: self.code.to_owned(),
+                message: self.message,
+            }],
+        };
         (self.status, Json(body)).into_response()
     }
 }

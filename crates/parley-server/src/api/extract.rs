@@ -32,7 +32,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for BlandJson<T> {
         let raw: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             serde_json::Value::Object(Default::default())
         } else {
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid_json(format!("request body is not valid JSON: {e}")))?
+            serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::invalid_json(format!("request body is not valid JSON: {e}"))
+            })?
         };
         if !raw.is_object() {
             return Err(ApiError::invalid_json("request body must be a JSON object"));

@@ -72,16 +72,21 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes();
     let openapi = std::sync::Arc::new(openapi);
     let limit = state.config.http.max_body_bytes;
-    api.route("/openapi.json", get(move || {
-        let doc = openapi.clone();
-        async move { Json(doc.as_ref().clone()) }
-    }))
+    api.route(
+        "/openapi.json",
+        get(move || {
+            let doc = openapi.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
     .fallback(|| async { ApiError::route_not_found() })
     .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
     .layer(axum::middleware::from_fn(health::track_requests))
     .layer(axum::middleware::map_response(envelope_bare_errors))
     .layer(DefaultBodyLimit::max(limit))
-    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+        ApiError::internal().into_response()
+    }))
     .with_state(state)
 }
 
@@ -92,7 +97,7 @@ async fn envelope_bare_errors(res: Response) -> Response {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/plain; version"));
+        .is_some_and(|v| v.starts_with("application/json"));
     if res.status().is_client_error() && !is_json {
         let status = res.status();
         let code = match status {
@@ -102,8 +107,15 @@ async fn envelope_bare_errors(res: Response) -> Response {
             StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
             _ => "INVALID_PARAMETER",
         };
-        return ApiError { status, code, message: status.canonical_reason().unwrap_or("bad request").to_owned() }
-            .into_response();
+        return ApiError {
+            status,
+            code,
+            message: status
+                .canonical_reason()
+                .unwrap_or("bad request")
+                .to_owned(),
+        }
+        .into_response();
     }
     res
 }

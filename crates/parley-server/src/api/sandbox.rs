@@ -66,7 +66,10 @@ pub async fn inbox(
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid("limit must be between 1 and 10000"));
     }
-    let rows = state.store.sandbox_inbox(&org.id, number.as_str(), limit).await?;
+    let rows = state
+        .store
+        .sandbox_inbox(&org.id, number.as_str(), limit)
+        .await?;
     Ok(ok(rows
         .into_iter()
         .map(|m| SandboxMessageOut {
@@ -127,7 +130,9 @@ pub async fn inbound(
     let b = body.value;
     let user = parse_number("from", b.from.as_deref())?;
     let agent = parse_number("to", b.to.as_deref())?;
-    let text = b.message.ok_or_else(|| ApiError::invalid("message is required"))?;
+    let text = b
+        .message
+        .ok_or_else(|| ApiError::invalid("message is required"))?;
     check_text("message", &text)?;
     let number = state
         .store
@@ -151,5 +156,9 @@ pub async fn inbound(
         })
         .await?;
     metrics::counter!("parley_inbound_messages_total").increment(1);
-    Ok(ok(InboundOut { message: "Inbound message stored".into(), conversation_id, message_id }))
+    Ok(ok(InboundOut {
+        message: "Inbound message stored".into(),
+        conversation_id,
+        message_id,
+    }))
 }

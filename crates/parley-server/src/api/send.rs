@@ -92,8 +92,10 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
     let v: Option<f64> = Option::deserialize(d)?;
     match v {
         None => Ok(None),
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e12 => Ok(Some(s.ceil() as i64)),
-        Some(_) => Err(serde::de::Error::custom("must be a non-negative number of seconds")),
+        Some(s) if (0.0..1e12).contains(&s) => Ok(Some(s.ceil() as i64)),
+        Some(_) => Err(serde::de::Error::custom(
+            "must be a non-negative number of seconds",
+        )),
     }
 }
 
@@ -114,13 +116,19 @@ pub struct SendSmsEnvelope {
 }
 
 pub fn parse_number(field: &str, value: Option<&str>) -> Result<PhoneNumber, ApiError> {
-    let v = value.ok_or_else(|| ApiError::invalid(format!("{field} is required (E.164, e.g. +15551234567)")))?;
+    let v = value.ok_or_else(|| {
+        ApiError::invalid(format!("{field} is required (E.164, e.g. +15551234567)"))
+    })?;
     PhoneNumber::parse(v).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
 }
 
 pub fn parse_channel(value: Option<&str>, default: &str) -> Result<Channel, ApiError> {
     let v = value.unwrap_or(default);
-    Channel::parse(v).ok_or_else(|| ApiError::invalid(format!("channel must be one of sms, whatsapp, imessage (got {v:?})")))
+    Channel::parse(v).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "channel must be one of sms, whatsapp, imessage (got {v:?})"
+        ))
+    })
 }
 
 /// Checks a message text against the length rules and returns its character count.
@@ -130,25 +138,37 @@ pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
     }
     let n = text.chars().count();
     if n > MAX_MESSAGE_CHARS {
-        return Err(ApiError::invalid(format!("{field} must be at most {MAX_MESSAGE_CHARS} characters (got {n})")));
+        return Err(ApiError::invalid(format!(
+            "{field} must be at most {MAX_MESSAGE_CHARS} characters (got {n})"
+        )));
     }
     Ok(())
 }
 
 fn check_webhook(url: &str) -> Result<(), ApiError> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 2048 && !url.contains(' ');
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && !url.contains(' ');
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid("webhook must be an http:// or https:// URL of at most 2048 characters"))
+        Err(ApiError::invalid(
+            "webhook must be an http:// or https:// URL of at most 2048 characters",
+        ))
     }
 }
 
 fn check_idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
-    let s = v.to_str().map_err(|_| ApiError::invalid("idempotency-key must be printable ASCII"))?;
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::invalid("idempotency-key must be printable ASCII"))?;
     if s.is_empty() || s.len() > 255 {
-        return Err(ApiError::invalid("idempotency-key must be 1 to 255 characters"));
+        return Err(ApiError::invalid(
+            "idempotency-key must be 1 to 255 characters",
+        ));
     }
     Ok(Some(s.to_owned()))
 }
@@ -211,8 +231,14 @@ pub async fn send_sms(
 ) -> Result<Json<Envelope<SendSmsOut>>, ApiError> {
     let idempotency_key = check_idempotency_key(&headers)?;
     let b = body.value;
-    let user = parse_number("user_number", b.user_number.as_deref().or(b.phone_number.as_deref()))?;
-    let agent = parse_number("agent_number", b.agent_number.as_deref().or(b.from.as_deref()))?;
+    let user = parse_number(
+        "user_number",
+        b.user_number.as_deref().or(b.phone_number.as_deref()),
+    )?;
+    let agent = parse_number(
+        "agent_number",
+        b.agent_number.as_deref().or(b.from.as_deref()),
+    )?;
     let text = b.agent_message.or(b.message);
     if let Some(t) = &text {
         check_text("agent_message", t)?;
@@ -222,7 +248,9 @@ pub async fn send_sms(
     }
     if let Some(v) = &b.persona_version {
         if v != "production" && v != "draft" {
-            return Err(ApiError::invalid("persona_version must be \"production\" or \"draft\""));
+            return Err(ApiError::invalid(
+                "persona_version must be \"production\" or \"draft\"",
+            ));
         }
     }
     let timeouts = TimeoutSettings {
@@ -231,7 +259,9 @@ pub async fn send_sms(
         warning_time: b.warning_time,
         warning_message: b.warning_message,
     };
-    timeouts.validate().map_err(|e| ApiError::invalid_timeout(e.to_string()))?;
+    timeouts
+        .validate()
+        .map_err(|e| ApiError::invalid_timeout(e.to_string()))?;
 
     let number = state
         .store
@@ -256,7 +286,9 @@ pub async fn send_sms(
             citation_schema_ids: b.citation_schema_ids.map(|v| serde_json::json!(v)),
             persona_id: b.persona_id,
             persona_version: b.persona_version,
-            persona_settings: b.persona_settings.map(|p| serde_json::to_value(p).unwrap_or(Value::Null)),
+            persona_settings: b
+                .persona_settings
+                .map(|p| serde_json::to_value(p).unwrap_or(Value::Null)),
             pathway_id: b.pathway_id,
             pathway_version: b.pathway_version.map(NumOrString::into_string),
             start_node_id: b.start_node_id,

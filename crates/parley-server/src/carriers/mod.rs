@@ -33,7 +33,11 @@ pub struct Receipt {
 pub enum CarrierError {
     /// Worth trying again later (5xx, 429, timeouts, connection errors).
     #[error("carrier temporarily failed ({code}): {message}")]
-    Transient { code: String, message: String, retry_after_ms: Option<i64> },
+    Transient {
+        code: String,
+        message: String,
+        retry_after_ms: Option<i64>,
+    },
     /// Will never succeed as sent (invalid number, unsubscribed recipient, …).
     #[error("carrier rejected the message ({code}): {message}")]
     Rejected { code: String, message: String },

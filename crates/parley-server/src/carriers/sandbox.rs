@@ -48,7 +48,12 @@ impl Carrier for SandboxCarrier {
     async fn send(&self, m: &OutboundSms) -> Result<Receipt, CarrierError> {
         match m.to.as_str() {
             MAGIC_INVALID => return Err(rejected("21211", "invalid 'To' phone number")),
-            MAGIC_NOT_MOBILE => return Err(rejected("21614", "'To' number is not a valid mobile number")),
+            MAGIC_NOT_MOBILE => {
+                return Err(rejected(
+                    "21614",
+                    "'To' number is not a valid mobile number",
+                ))
+            }
             MAGIC_UNAVAILABLE => return Err(transient("503", "sandbox network unavailable")),
             _ => {}
         }
@@ -59,7 +64,11 @@ impl Carrier for SandboxCarrier {
             return Err(transient("503", "sandbox network unavailable (injected)"));
         }
         let undelivered = m.to == MAGIC_UNDELIVERED || Self::roll(self.cfg.undelivered_rate);
-        let (status, code) = if undelivered { ("undelivered", Some("30003")) } else { ("delivered", None) };
+        let (status, code) = if undelivered {
+            ("undelivered", Some("30003"))
+        } else {
+            ("delivered", None)
+        };
         let now = self.clock.now_ms();
         let accept = SandboxAccept {
             message_id: m.message_id,
@@ -86,9 +95,16 @@ impl Carrier for SandboxCarrier {
 }
 
 fn rejected(code: &str, message: &str) -> CarrierError {
-    CarrierError::Rejected { code: code.into(), message: message.into() }
+    CarrierError::Rejected {
+        code: code.into(),
+        message: message.into(),
+    }
 }
 
 fn transient(code: &str, message: &str) -> CarrierError {
-    CarrierError::Transient { code: code.into(), message: message.into(), retry_after_ms: None }
+    CarrierError::Transient {
+        code: code.into(),
+        message: message.into(),
+        retry_after_ms: None,
+    }
 }

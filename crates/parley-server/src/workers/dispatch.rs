@@ -59,7 +59,9 @@ impl Dispatcher {
             match self.store.claim_due_messages(&self.options()).await {
                 Ok(claimed) => {
                     for c in claimed {
-                        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
                         let me = self.clone();
                         in_flight.spawn(async move {
                             let wait = c.scheduled_at - me.clock.now_ms();
@@ -111,13 +113,15 @@ impl Dispatcher {
                 // A call must finish well inside the lease, or another worker could take
                 // the message over while this call is still in flight.
                 let limit = Duration::from_millis((self.cfg.lease_ms / 2).max(500) as u64);
-                let outcome = tokio::time::timeout(limit, carrier.send(&msg)).await.unwrap_or_else(|_| {
-                    Err(CarrierError::Transient {
-                        code: "TIMEOUT".into(),
-                        message: "carrier call timed out".into(),
-                        retry_after_ms: None,
-                    })
-                });
+                let outcome = tokio::time::timeout(limit, carrier.send(&msg))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(CarrierError::Transient {
+                            code: "TIMEOUT".into(),
+                            message: "carrier call timed out".into(),
+                            retry_after_ms: None,
+                        })
+                    });
                 self.classify(&c, outcome)
             }
         };
@@ -127,31 +131,54 @@ impl Dispatcher {
             DeliveryResult::Failed { .. } => "failed",
         };
         metrics::counter!("parley_messages_total", "status" => status).increment(1);
-        if let Err(e) = self.store.record_delivery(c.id, &result, self.clock.now_ms()).await {
+        if let Err(e) = self
+            .store
+            .record_delivery(c.id, &result, self.clock.now_ms())
+            .await
+        {
             // The lease will expire and the message will be offered again; the carrier's
             // idempotency on the message id keeps that from sending twice.
             tracing::warn!(error = %e, "could not record the carrier's answer");
         }
     }
 
-    fn classify(&self, c: &Claimed, outcome: Result<crate::carriers::Receipt, CarrierError>) -> DeliveryResult {
+    fn classify(
+        &self,
+        c: &Claimed,
+        outcome: Result<crate::carriers::Receipt, CarrierError>,
+    ) -> DeliveryResult {
         match outcome {
-            Ok(r) => DeliveryResult::Sent { provider_sid: r.provider_sid },
+            Ok(r) => DeliveryResult::Sent {
+                provider_sid: r.provider_sid,
+            },
             Err(CarrierError::Rejected { code, message }) => {
                 tracing::info!(error.code = %code, error.message = %message, "carrier rejected message");
-                DeliveryResult::Failed { status: MessageStatus::Failed, error_code: Some(code) }
+                DeliveryResult::Failed {
+                    status: MessageStatus::Failed,
+                    error_code: Some(code),
+                }
             }
-            Err(CarrierError::Transient { code, message, retry_after_ms }) => {
+            Err(CarrierError::Transient {
+                code,
+                message,
+                retry_after_ms,
+            }) => {
                 let attempts = u32::try_from(c.attempts).unwrap_or(u32::MAX);
                 let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
                 match self.retry.next_delay_ms(attempts, retry_after_ms, jitter) {
                     Some(delay) => {
                         tracing::info!(error.code = %code, error.message = %message, delay_ms = delay, "carrier failed; will retry");
-                        DeliveryResult::Retry { at_ms: self.clock.now_ms() + delay, error_code: Some(code) }
+                        DeliveryResult::Retry {
+                            at_ms: self.clock.now_ms() + delay,
+                            error_code: Some(code),
+                        }
                     }
                     None => {
                         tracing::warn!(error.code = %code, "carrier failed; attempts exhausted");
-                        DeliveryResult::Failed { status: MessageStatus::Failed, error_code: Some(code) }
+                        DeliveryResult::Failed {
+                            status: MessageStatus::Failed,
+                            error_code: Some(code),
+                        }
                     }
                 }
             }

@@ -29,7 +29,10 @@ struct StatusReport {
 impl JobRunner {
     /// Runs every job due now. Returns how many ran.
     pub async fn run_once(&self) -> parley_store::Result<usize> {
-        let jobs = self.store.claim_jobs(&self.owner, self.clock.now_ms(), JOB_LEASE_MS, 200).await?;
+        let jobs = self
+            .store
+            .claim_jobs(&self.owner, self.clock.now_ms(), JOB_LEASE_MS, 200)
+            .await?;
         let n = jobs.len();
         for job in jobs {
             self.handle(job).await?;
@@ -42,9 +45,15 @@ impl JobRunner {
         match job.kind.as_str() {
             REPORT_JOB => match serde_json::from_str::<StatusReport>(&job.payload) {
                 Ok(r) => {
-                    let status = MessageStatus::parse(&r.status).unwrap_or(MessageStatus::Delivered);
-                    if self.store.apply_status_report(r.message_id, status, r.error_code.as_deref(), now).await? {
-                        metrics::counter!("parley_messages_total", "status" => status.as_str()).increment(1);
+                    let status =
+                        MessageStatus::parse(&r.status).unwrap_or(MessageStatus::Delivered);
+                    if self
+                        .store
+                        .apply_status_report(r.message_id, status, r.error_code.as_deref(), now)
+                        .await?
+                    {
+                        metrics::counter!("parley_messages_total", "status" => status.as_str())
+                            .increment(1);
                     }
                     self.store.delete_job(job.id).await
                 }
@@ -56,14 +65,20 @@ impl JobRunner {
             other => {
                 // A job written by a newer Parley during a rolling upgrade: leave it for a
                 // node that knows it.
-                tracing::warn!(job.id = job.id, job.kind = other, "unknown job kind; postponing");
+                tracing::warn!(
+                    job.id = job.id,
+                    job.kind = other,
+                    "unknown job kind; postponing"
+                );
                 self.store.retry_job(job.id, now + 3_600_000).await
             }
         }
     }
 
     pub async fn purge_expired(&self) -> parley_store::Result<u64> {
-        self.store.purge_idempotency_keys(self.clock.now_ms() - self.idempotency_retention_ms).await
+        self.store
+            .purge_idempotency_keys(self.clock.now_ms() - self.idempotency_retention_ms)
+            .await
     }
 
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
@@ -74,7 +89,9 @@ impl JobRunner {
             }
             if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
                 match self.purge_expired().await {
-                    Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired idempotency keys"),
+                    Ok(n) if n > 0 => {
+                        tracing::info!(removed = n, "purged expired idempotency keys")
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
                 }
