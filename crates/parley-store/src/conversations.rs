@@ -215,7 +215,7 @@ impl Store {
         }
         let conversation_id = match existing {
             Some(c) => {
-                update_fields(&mut tx, &c.id, &req.fields, req.now).await?;
+                touch_conversation(&mut tx, &c.id, &req.fields, req.now).await?;
                 c.id
             }
             None => create_conversation(&mut tx, &pair, &req.fields, req.now).await?,
@@ -246,8 +246,6 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        bump_message_count(&mut tx, &conversation_id, req.now).await?;
-
         let accepted = Accepted {
             conversation_id,
             message_id,
@@ -276,7 +274,10 @@ impl Store {
         };
         let mut tx = self.writer.begin().await?;
         let conversation_id = match active_conversation(&mut tx, &pair).await? {
-            Some(c) => c.id,
+            Some(c) => {
+                touch_conversation(&mut tx, &c.id, &ConversationFields::default(), m.now).await?;
+                c.id
+            }
             None => {
                 create_conversation(&mut tx, &pair, &ConversationFields::default(), m.now).await?
             }
@@ -299,7 +300,6 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        bump_message_count(&mut tx, &conversation_id, m.now).await?;
         tx.commit().await?;
         Ok((conversation_id, message_id))
     }
@@ -406,10 +406,10 @@ async fn create_conversation(
     let id = uuid::Uuid::now_v7().to_string();
     let inserted = sqlx::query(
         "INSERT INTO conversations (id, org_id, user_number, agent_number, channel, is_active, created_at, updated_at, \
-         message_count, request_data, metadata, webhook, disposition_ids, citation_schema_ids, persona_id, \
-         persona_version, persona_settings, pathway_id, pathway_version, start_node_id, prompt, time_out, \
+         last_message_at, message_count, request_data, metadata, webhook, disposition_ids, citation_schema_ids, \
+         persona_id, persona_version, persona_settings, pathway_id, pathway_version, start_node_id, prompt, time_out, \
          timeout_message, warning_time, warning_message) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $6, 0, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $6, 1, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
          $21, $22) \
          ON CONFLICT (org_id, agent_number, user_number, channel) WHERE is_active = 1 DO NOTHING RETURNING id",
     )
@@ -443,19 +443,20 @@ async fn create_conversation(
     let theirs = active_conversation(tx, p).await?.ok_or_else(|| {
         crate::StoreError::Conflict("active conversation vanished during create".into())
     })?;
-    update_fields(tx, &theirs.id, f, now).await?;
+    touch_conversation(tx, &theirs.id, f, now).await?;
     Ok(theirs.id)
 }
 
-/// Overwrites the settings the request carried and keeps the rest.
-async fn update_fields(
+/// Records one more message on a conversation, overwriting the settings the request
+/// carried and keeping the rest. One statement, because it runs on every send.
+async fn touch_conversation(
     tx: &mut Transaction<'_, Any>,
     id: &str,
     f: &ConversationFields,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE conversations SET updated_at = $1, \
+        "UPDATE conversations SET updated_at = $1, last_message_at = $1, message_count = message_count + 1, \
          request_data = COALESCE($2, request_data), metadata = COALESCE($3, metadata), \
          webhook = COALESCE($4, webhook), disposition_ids = COALESCE($5, disposition_ids), \
          citation_schema_ids = COALESCE($6, citation_schema_ids), persona_id = COALESCE($7, persona_id), \
@@ -483,17 +484,6 @@ async fn update_fields(
     .bind(&f.timeouts.timeout_message)
     .bind(f.timeouts.warning_time)
     .bind(&f.timeouts.warning_message)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn bump_message_count(tx: &mut Transaction<'_, Any>, id: &str, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE conversations SET message_count = message_count + 1, last_message_at = $1, updated_at = $1 WHERE id = $2",
-    )
-    .bind(now)
     .bind(id)
     .execute(&mut **tx)
     .await?;
