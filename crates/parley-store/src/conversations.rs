@@ -161,106 +161,14 @@ const MESSAGE_COLUMNS: &str =
 impl Store {
     /// The whole of `POST /v1/sms/send` that must be atomic: idempotency check, finding or
     /// creating the pair's conversation, storing the settings, and queueing the message.
+    ///
+    /// On SQLite, concurrent sends share one transaction (group commit, see `batcher`):
+    /// SQLite has a single writer, and a commit per request would cap throughput.
     pub async fn accept_send(&self, req: &SendRequest) -> Result<SendOutcome> {
-        let mut tx = self.writer.begin().await?;
-        if let Some((key, hash)) = &req.idempotency {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (org_id, key, request_hash, response, created_at) \
-                 VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (org_id, key) DO NOTHING RETURNING key",
-            )
-            .bind(&req.org_id)
-            .bind(key)
-            .bind(hash)
-            .bind(req.now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if inserted.is_none() {
-                // Another request with this key committed first (on PostgreSQL the insert
-                // above waited for it). Answer from its record and write nothing.
-                let row = sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE org_id = $1 AND key = $2")
-                    .bind(&req.org_id)
-                    .bind(key)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.rollback().await?;
-                let stored_hash: String = row.try_get("request_hash")?;
-                let response: Option<String> = row.try_get("response")?;
-                return Ok(match response.and_then(|r| serde_json::from_str(&r).ok()) {
-                    Some(acc) if stored_hash == *hash => SendOutcome::Replayed(acc),
-                    _ => SendOutcome::KeyReused,
-                });
-            }
+        if let Some(batcher) = &self.send_batcher {
+            return batcher.submit(req.clone()).await;
         }
-
-        let pair = req.pair();
-        let existing = if req.new_conversation {
-            archive_active(&mut tx, &pair, req.now).await?;
-            None
-        } else {
-            active_conversation(&mut tx, &pair).await?
-        };
-        let stored = existing
-            .as_ref()
-            .map(ConversationRow::timeouts)
-            .unwrap_or_default();
-        if let Err(e) = req
-            .fields
-            .timeouts
-            .over(&stored)
-            .over(&req.number_timeouts)
-            .validate()
-        {
-            tx.rollback().await?;
-            return Ok(SendOutcome::InvalidTimeout(e));
-        }
-        let conversation_id = match existing {
-            Some(c) => {
-                touch_conversation(&mut tx, &c.id, &req.fields, req.now).await?;
-                c.id
-            }
-            None => create_conversation(&mut tx, &pair, &req.fields, req.now).await?,
-        };
-        let workflow_id = uuid::Uuid::new_v4().to_string();
-        let o = &req.outbound;
-        let message_id: i64 = sqlx::query(
-            "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
-             status, encoding, segments, content_sid, content_variables, workflow_id, priority, attempts, \
-             next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, 0, $14, $14, $14) \
-             RETURNING id",
-        )
-        .bind(&req.org_id)
-        .bind(&conversation_id)
-        .bind(&o.sender)
-        .bind(&o.body)
-        .bind(&req.agent_number)
-        .bind(&req.user_number)
-        .bind(&req.channel)
-        .bind(&o.encoding)
-        .bind(o.segments)
-        .bind(&o.content_sid)
-        .bind(json_text(&o.content_variables))
-        .bind(&workflow_id)
-        .bind(o.priority)
-        .bind(req.now)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        let accepted = Accepted {
-            conversation_id,
-            message_id,
-            workflow_id,
-        };
-        if let Some((key, _)) = &req.idempotency {
-            sqlx::query("UPDATE idempotency_keys SET response = $1 WHERE org_id = $2 AND key = $3")
-                .bind(serde_json::to_string(&accepted).expect("plain struct serializes"))
-                .bind(&req.org_id)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(SendOutcome::Accepted(accepted))
+        accept_alone(&self.writer, req).await
     }
 
     /// Stores a message a user sent to one of the org's numbers, on the pair's active
@@ -342,6 +250,122 @@ impl Store {
             .await?;
         Ok(r.rows_affected())
     }
+}
+
+/// One send in its own transaction.
+pub(crate) async fn accept_alone(pool: &sqlx::AnyPool, req: &SendRequest) -> Result<SendOutcome> {
+    let mut tx = pool.begin().await?;
+    let outcome = accept_in(&mut tx, req).await?;
+    match outcome {
+        SendOutcome::Accepted(_) => tx.commit().await?,
+        _ => tx.rollback().await?,
+    }
+    Ok(outcome)
+}
+
+/// One send inside `tx`. Every outcome other than `Accepted` is decided before the first
+/// write, so several sends can share a transaction without savepoints; an `Err` may leave
+/// partial writes and requires rolling `tx` back.
+pub(crate) async fn accept_in(
+    tx: &mut Transaction<'_, Any>,
+    req: &SendRequest,
+) -> Result<SendOutcome> {
+    let pair = req.pair();
+    let existing = if req.new_conversation {
+        None
+    } else {
+        active_conversation(tx, &pair).await?
+    };
+    let stored = existing
+        .as_ref()
+        .map(ConversationRow::timeouts)
+        .unwrap_or_default();
+    if let Err(e) = req
+        .fields
+        .timeouts
+        .over(&stored)
+        .over(&req.number_timeouts)
+        .validate()
+    {
+        return Ok(SendOutcome::InvalidTimeout(e));
+    }
+    if let Some((key, hash)) = &req.idempotency {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (org_id, key, request_hash, response, created_at) \
+             VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (org_id, key) DO NOTHING RETURNING key",
+        )
+        .bind(&req.org_id)
+        .bind(key)
+        .bind(hash)
+        .bind(req.now)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if inserted.is_none() {
+            // Another request with this key committed first (on PostgreSQL the insert
+            // above waited for it). Answer from its record and write nothing.
+            let row = sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE org_id = $1 AND key = $2")
+                .bind(&req.org_id)
+                .bind(key)
+                .fetch_one(&mut **tx)
+                .await?;
+            let stored_hash: String = row.try_get("request_hash")?;
+            let response: Option<String> = row.try_get("response")?;
+            return Ok(match response.and_then(|r| serde_json::from_str(&r).ok()) {
+                Some(acc) if stored_hash == *hash => SendOutcome::Replayed(acc),
+                _ => SendOutcome::KeyReused,
+            });
+        }
+    }
+    if req.new_conversation {
+        archive_active(tx, &pair, req.now).await?;
+    }
+    let conversation_id = match existing {
+        Some(c) => {
+            touch_conversation(tx, &c.id, &req.fields, req.now).await?;
+            c.id
+        }
+        None => create_conversation(tx, &pair, &req.fields, req.now).await?,
+    };
+    let workflow_id = uuid::Uuid::new_v4().to_string();
+    let o = &req.outbound;
+    let message_id: i64 = sqlx::query(
+        "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
+         status, encoding, segments, content_sid, content_variables, workflow_id, priority, attempts, \
+         next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, 0, $14, $14, $14) \
+         RETURNING id",
+    )
+    .bind(&req.org_id)
+    .bind(&conversation_id)
+    .bind(&o.sender)
+    .bind(&o.body)
+    .bind(&req.agent_number)
+    .bind(&req.user_number)
+    .bind(&req.channel)
+    .bind(&o.encoding)
+    .bind(o.segments)
+    .bind(&o.content_sid)
+    .bind(json_text(&o.content_variables))
+    .bind(&workflow_id)
+    .bind(o.priority)
+    .bind(req.now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")?;
+    let accepted = Accepted {
+        conversation_id,
+        message_id,
+        workflow_id,
+    };
+    if let Some((key, _)) = &req.idempotency {
+        sqlx::query("UPDATE idempotency_keys SET response = $1 WHERE org_id = $2 AND key = $3")
+            .bind(serde_json::to_string(&accepted).expect("plain struct serializes"))
+            .bind(&req.org_id)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(SendOutcome::Accepted(accepted))
 }
 
 /// The key that identifies a conversation thread: at most one is active per pair.
