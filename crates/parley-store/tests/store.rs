@@ -116,6 +116,7 @@ fn opts(now_ms: i64) -> DispatchOptions {
         horizon_ms: 1_000,
         lease_ms: 30_000,
         max_per_sender: 1_000,
+        max_total: 10_000,
     }
 }
 
