@@ -10,11 +10,13 @@
 //! Times are Unix epoch milliseconds. JSON columns are TEXT holding serialized JSON.
 #![forbid(unsafe_code)]
 
+mod carrier;
 mod conversations;
 mod dispatch;
 mod error;
 mod jobs;
 mod orgs;
+mod pacing;
 mod sandbox;
 
 use std::{str::FromStr, time::Duration};
@@ -24,14 +26,18 @@ use sqlx::{
     AnyPool, Executor,
 };
 
+pub use carrier::{CallbackTarget, NumberSending};
 pub use conversations::{
     Accepted, ConversationFields, ConversationRow, InboundMessage, MessageRow, NewOutbound,
     SendOutcome, SendRequest,
 };
-pub use dispatch::{Claimed, DeliveryResult, DispatchOptions, StatusCounts};
+pub use dispatch::{
+    Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
+};
 pub use error::StoreError;
 pub use jobs::Job;
 pub use orgs::{NumberRow, OrgRow};
+pub use pacing::SenderBacklog;
 pub use sandbox::{SandboxAccept, SandboxMessage};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

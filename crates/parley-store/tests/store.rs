@@ -115,6 +115,7 @@ fn opts(now_ms: i64) -> DispatchOptions {
         horizon_ms: 1_000,
         lease_ms: 30_000,
         max_per_sender: 1_000,
+        day_offset_ms: 0,
     }
 }
 
