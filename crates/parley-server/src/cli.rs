@@ -181,17 +181,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             let (cfg, store) = open(&common, None).await?;
-            let row = cli_numbers::add(
-                &cfg,
-                &store,
-                &org,
-                &number,
-                &carrier,
-                &channel,
-                &sending,
-                now_ms(),
-            )
-            .await?;
+            let new = cli_numbers::NewNumber {
+                org: &org,
+                number: &number,
+                carrier: &carrier,
+                channel: &channel,
+            };
+            let row = cli_numbers::add(&cfg, &store, &new, &sending, now_ms()).await?;
             println!("{}", serde_json::to_string(&row)?);
             store.close().await;
             Ok(())

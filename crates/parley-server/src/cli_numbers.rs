@@ -99,16 +99,27 @@ pub fn merge(
     })
 }
 
+/// The number `parley number add` creates.
+pub struct NewNumber<'a> {
+    pub org: &'a str,
+    pub number: &'a str,
+    pub carrier: &'a str,
+    pub channel: &'a str,
+}
+
 pub async fn add(
     cfg: &Config,
     store: &Store,
-    org: &str,
-    number: &str,
-    carrier: &str,
-    channel: &str,
+    new: &NewNumber<'_>,
     args: &SendingArgs,
     now_ms: i64,
 ) -> anyhow::Result<NumberRow> {
+    let NewNumber {
+        org,
+        number,
+        carrier,
+        channel,
+    } = *new;
     let number = PhoneNumber::parse(number).map_err(|e| anyhow::anyhow!("number {number}: {e}"))?;
     let channel = Channel::parse(channel).expect("clap restricts the channel");
     let mut args = args.clone();

@@ -143,6 +143,19 @@ impl Store {
         Ok(changed)
     }
 
+    /// The attachments a carrier reported on inbound message `id` (JSON list), if any.
+    pub async fn message_media(&self, id: i64) -> Result<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT media FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        let text: Option<String> = match row {
+            Some(r) => r.try_get("media")?,
+            None => None,
+        };
+        Ok(crate::parse_json(text))
+    }
+
     /// Whether a message with this carrier id is already stored (a repeated delivery).
     pub async fn provider_sid_exists(&self, provider_sid: &str) -> Result<bool> {
         Ok(

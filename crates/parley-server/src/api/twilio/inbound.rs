@@ -147,5 +147,5 @@ fn media(params: &[(String, String)]) -> Option<serde_json::Value> {
             }))
         })
         .collect();
-    (!items.is_empty()).then(|| serde_json::Value::Array(items))
+    (!items.is_empty()).then_some(serde_json::Value::Array(items))
 }
