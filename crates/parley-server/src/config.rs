@@ -203,6 +203,13 @@ impl Config {
                 .all(|m| m.is_finite() && *m > 0.0),
             "pacing.type_mps values must be positive"
         );
+        // An attempt may look a message up and then send it: two Twilio calls inside the
+        // dispatch worker's cut-off (half the lease).
+        anyhow::ensure!(
+            i64::try_from(self.twilio.request_timeout_ms)
+                .is_ok_and(|t| t.saturating_mul(4) <= self.dispatch.lease_ms),
+            "twilio.request_timeout_ms must be at most dispatch.lease_ms / 4"
+        );
         if let Some(url) = &self.public_base_url {
             anyhow::ensure!(
                 url.is_empty() || url.starts_with("https://") || url.starts_with("http://"),

@@ -143,6 +143,20 @@ impl Store {
         Ok(changed)
     }
 
+    /// Whether `key` was already used by this org: such a send is a replay (or a refusal),
+    /// decided by the send transaction, and must not be refused by checks that only apply to
+    /// new messages.
+    pub async fn idempotency_key_seen(&self, org_id: &str, key: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT 1 AS x FROM idempotency_keys WHERE org_id = $1 AND key = $2")
+                .bind(org_id)
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?
+                .is_some(),
+        )
+    }
+
     /// The attachments a carrier reported on inbound message `id` (JSON list), if any.
     pub async fn message_media(&self, id: i64) -> Result<Option<serde_json::Value>> {
         let row = sqlx::query("SELECT media FROM messages WHERE id = $1")

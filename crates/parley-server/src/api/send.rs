@@ -282,6 +282,7 @@ pub async fn send_sms(
             content_sid: b.content_sid.as_deref(),
             content_variables: b.content_variables.as_ref(),
             segments: i64::from(count.segments),
+            idempotency_key: idempotency_key.as_deref(),
         },
     )
     .await?;

@@ -21,6 +21,7 @@ pub struct SendFacts<'a> {
     pub content_sid: Option<&'a str>,
     pub content_variables: Option<&'a Map<String, Value>>,
     pub segments: i64,
+    pub idempotency_key: Option<&'a str>,
 }
 
 /// A send that passed. Call [`Admission::queued`] once its message is committed, so the
@@ -39,6 +40,16 @@ impl Admission {
 
 pub async fn admit(state: &AppState, f: &SendFacts<'_>) -> Result<Admission, ApiError> {
     check_template(f.content_sid, f.content_variables)?;
+    // A retried request answers what the first one did, even if the window closed or the
+    // queue filled up since.
+    if let Some(key) = f.idempotency_key {
+        if state.store.idempotency_key_seen(f.org_id, key).await? {
+            return Ok(Admission {
+                phone_number: f.number.phone_number.clone(),
+                segments: 0,
+            });
+        }
+    }
     if f.channel == Channel::Whatsapp && f.content_sid.is_none() {
         let last = state
             .store

@@ -227,11 +227,19 @@ async fn sends_beyond_the_backlog_horizon_are_refused(b: Backend) {
     set(&app, &agent, 1.0, None, None).await;
     let send =
         |user: String| json!({"user_number": user, "agent_number": agent, "agent_message": "hi"});
+    let mut first = None;
     for i in 0..10 {
+        let key = format!("k{i}");
         let (s, body) = app
-            .post("/v1/sms/send", &app.key, &send(format!("+1555700{i:04}")))
+            .post_with(
+                "/v1/sms/send",
+                &app.key,
+                &send(format!("+1555700{i:04}")),
+                &[("idempotency-key", &key)],
+            )
             .await;
         assert_eq!(s, 200, "{i}: {body}");
+        first.get_or_insert(body["data"]["message_id"].clone());
     }
     let res = app
         .http
@@ -244,6 +252,19 @@ async fn sends_beyond_the_backlog_horizon_are_refused(b: Backend) {
     assert_eq!(res.headers()["retry-after"], "1");
     let got = (res.status().as_u16(), res.json().await.unwrap());
     assert!(assert_error(&got, 429, "RATE_LIMITED").contains("10 s"));
+    // A retry of an accepted request still gets its first answer.
+    let (s, again) = app
+        .post_with(
+            "/v1/sms/send",
+            &app.key,
+            &send("+15557000000".into()),
+            &[("idempotency-key", "k0")],
+        )
+        .await;
+    assert_eq!(
+        (s, &again["data"]["message_id"]),
+        (200, first.as_ref().unwrap())
+    );
     // Once a second has drained, there is room for one more.
     tick(&app).await;
     app.clock.advance_ms(2_000);
