@@ -4,14 +4,18 @@
 //! Adapters (store, carriers, HTTP) depend on this crate, never the other way round.
 #![forbid(unsafe_code)]
 
+pub mod capacity;
 pub mod channel;
 pub mod clock;
 pub mod message_status;
+pub mod number_type;
 pub mod pacing;
 pub mod phone;
 pub mod retry;
 pub mod segments;
 pub mod timeouts;
+pub mod whatsapp;
 
 pub use channel::Channel;
+pub use number_type::NumberType;
 pub use phone::PhoneNumber;

@@ -8,8 +8,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    api::{self, auth},
-    carriers::{sandbox::SandboxCarrier, Carriers},
+    api::{self, auth, backlog::BacklogCache},
+    carriers::{sandbox::SandboxCarrier, twilio::TwilioCarrier, Carriers},
     config::Config,
     workers::{dispatch::Dispatcher, jobs::JobRunner},
 };
@@ -24,6 +24,8 @@ pub struct AppState {
     /// Pinged after a message is queued so the dispatch worker claims it without waiting
     /// for its next poll.
     pub dispatch_wake: Arc<Notify>,
+    /// Senders' backlogs for the send API's horizon check.
+    pub backlog: Arc<BacklogCache>,
 }
 
 pub struct App {
@@ -47,7 +49,7 @@ impl App {
         api::health::prometheus();
         let config = Arc::new(config);
         let owner = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
-        let carriers = Carriers::default().with(
+        let mut carriers = Carriers::default().with(
             "sandbox",
             Arc::new(SandboxCarrier::new(
                 store.clone(),
@@ -55,6 +57,20 @@ impl App {
                 config.sandbox.clone(),
             )),
         );
+        // Without an account, `twilio` numbers fail with CARRIER_NOT_CONFIGURED, which says
+        // more than an authentication error from Twilio would.
+        if !config.twilio.accounts.is_empty() {
+            match TwilioCarrier::new(
+                config.twilio.clone(),
+                config.public_base_url.clone(),
+                store.clone(),
+            ) {
+                Ok(t) => carriers = carriers.with("twilio", Arc::new(t)),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not build the Twilio client; twilio numbers cannot send")
+                }
+            }
+        }
         let dispatcher = Arc::new(Dispatcher {
             store: store.clone(),
             clock: clock.clone(),
@@ -62,6 +78,7 @@ impl App {
             cfg: config.dispatch.clone(),
             retry: config.retry,
             owner: owner.clone(),
+            day_offset_ms: config.pacing.day_clock().offset_ms,
         });
         let jobs = Arc::new(JobRunner {
             store: store.clone(),
@@ -75,6 +92,7 @@ impl App {
             config,
             keys: Arc::new(auth::KeyCache::default()),
             dispatch_wake: Arc::new(Notify::new()),
+            backlog: Arc::new(BacklogCache::default()),
         };
         Self {
             state,

@@ -5,13 +5,14 @@
 use std::{path::PathBuf, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
-use parley_domain::{clock::SystemClock, Channel, PhoneNumber};
+use parley_domain::clock::SystemClock;
 use parley_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     api::auth,
     app::{key_prefix, App},
+    cli_numbers::{self, SendingArgs},
     config::{Config, Overrides},
 };
 
@@ -88,9 +89,20 @@ pub enum NumberCommand {
         carrier: String,
         #[arg(long, default_value = "sms", value_parser = ["sms", "whatsapp", "imessage"])]
         channel: String,
-        /// Segments per second this number may send [default: dispatch.default_mps]
-        #[arg(long)]
-        mps: Option<f64>,
+        /// Rate, type, daily cap, messaging service, account [rate default: the type's, else
+        /// dispatch.default_mps]
+        #[command(flatten)]
+        sending: SendingArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Change how a number sends; prints the number record.
+    Update {
+        number: String,
+        #[arg(long, value_parser = ["sandbox", "twilio"])]
+        carrier: Option<String>,
+        #[command(flatten)]
+        sending: SendingArgs,
         #[command(flatten)]
         common: Common,
     },
@@ -164,33 +176,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     org,
                     carrier,
                     channel,
-                    mps,
+                    sending,
                     common,
                 },
         } => {
             let (cfg, store) = open(&common, None).await?;
-            let number =
-                PhoneNumber::parse(&number).map_err(|e| anyhow::anyhow!("number {number}: {e}"))?;
-            let channel = Channel::parse(&channel).expect("clap restricts the channel");
-            let mps = mps.unwrap_or(cfg.dispatch.default_mps);
-            anyhow::ensure!(
-                mps > 0.0 && mps.is_finite(),
-                "--mps must be a positive number"
-            );
-            anyhow::ensure!(
-                store.org_by_id(&org).await?.is_some(),
-                "org {org} does not exist"
-            );
-            let row = store
-                .add_number(
-                    &org,
-                    number.as_str(),
-                    &carrier,
-                    channel.as_str(),
-                    mps,
-                    now_ms(),
-                )
-                .await?;
+            let new = cli_numbers::NewNumber {
+                org: &org,
+                number: &number,
+                carrier: &carrier,
+                channel: &channel,
+            };
+            let row = cli_numbers::add(&cfg, &store, &new, &sending, now_ms()).await?;
+            println!("{}", serde_json::to_string(&row)?);
+            store.close().await;
+            Ok(())
+        }
+        Command::Number {
+            command:
+                NumberCommand::Update {
+                    number,
+                    carrier,
+                    sending,
+                    common,
+                },
+        } => {
+            let (cfg, store) = open(&common, None).await?;
+            let row =
+                cli_numbers::update(&cfg, &store, &number, carrier.as_deref(), &sending).await?;
             println!("{}", serde_json::to_string(&row)?);
             store.close().await;
             Ok(())

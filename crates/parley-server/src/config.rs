@@ -22,6 +22,12 @@ pub struct Config {
     pub retry: parley_domain::retry::RetryPolicy,
     pub sandbox: SandboxConfig,
     pub idempotency: IdempotencyConfig,
+    /// The public URL carriers reach this server at (`https://parley.example.com`): status
+    /// callback URLs are built from it and webhook signatures are checked against it.
+    #[serde(default)]
+    pub public_base_url: Option<String>,
+    pub twilio: crate::carriers::twilio::config::TwilioConfig,
+    pub pacing: PacingConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -33,6 +39,8 @@ impl std::fmt::Debug for Config {
                 &parley_store::redact_database_url(&self.database_url),
             )
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("public_base_url", &self.public_base_url)
+            .field("twilio", &self.twilio)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +82,47 @@ pub struct IdempotencyConfig {
     pub retention_hours: i64,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PacingConfig {
+    /// Refuse new single sends (429 `RATE_LIMITED`) when the sender's queue would take
+    /// longer than this to drain (s). Twilio drops what waits more than 10 hours.
+    pub max_backlog_secs: i64,
+    /// Shift of the daily cap's day from UTC midnight, in minutes (-480: US Pacific winter).
+    pub daily_cap_utc_offset_minutes: i64,
+    /// How long (ms) the send API reuses a sender's backlog before reading it again.
+    pub backlog_cache_ms: i64,
+    /// Default segments per second of each number type.
+    pub type_mps: TypeMps,
+}
+
+impl PacingConfig {
+    pub fn day_clock(&self) -> parley_domain::capacity::DayClock {
+        parley_domain::capacity::DayClock {
+            offset_ms: self.daily_cap_utc_offset_minutes * 60_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub struct TypeMps {
+    pub long_code: f64,
+    pub toll_free: f64,
+    pub short_code: f64,
+    pub whatsapp: f64,
+}
+
+impl TypeMps {
+    pub fn of(&self, t: parley_domain::NumberType) -> f64 {
+        use parley_domain::NumberType as T;
+        match t {
+            T::LongCode => self.long_code,
+            T::TollFree => self.toll_free,
+            T::ShortCode => self.short_code,
+            T::Whatsapp => self.whatsapp,
+        }
+    }
+}
+
 /// Command-line values that override everything else when given.
 #[derive(Debug, Default, Serialize)]
 pub struct Overrides {
@@ -97,7 +146,8 @@ impl Config {
         let fig = fig
             .merge(Env::prefixed("PARLEY_").split("__"))
             .merge(Serialized::defaults(overrides));
-        let cfg: Config = fig.extract()?;
+        let mut cfg: Config = fig.extract()?;
+        cfg.twilio.resolve_secrets()?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -141,6 +191,36 @@ impl Config {
                 (0.0..=1.0).contains(&rate),
                 "{name} must be between 0 and 1"
             );
+        }
+        anyhow::ensure!(
+            self.pacing.max_backlog_secs > 0,
+            "pacing.max_backlog_secs must be positive"
+        );
+        let t = &self.pacing.type_mps;
+        anyhow::ensure!(
+            [t.long_code, t.toll_free, t.short_code, t.whatsapp]
+                .iter()
+                .all(|m| m.is_finite() && *m > 0.0),
+            "pacing.type_mps values must be positive"
+        );
+        // An attempt may look a message up and then send it: two Twilio calls inside the
+        // lease with room to spare. Irrelevant without a Twilio account.
+        anyhow::ensure!(
+            self.twilio.accounts.is_empty()
+                || i64::try_from(self.twilio.request_timeout_ms)
+                    .is_ok_and(|t| t.saturating_mul(4) <= self.dispatch.lease_ms),
+            "twilio.request_timeout_ms must be at most dispatch.lease_ms / 4"
+        );
+        if let Some(url) = &self.public_base_url {
+            anyhow::ensure!(
+                url.is_empty() || url.starts_with("https://") || url.starts_with("http://"),
+                "public_base_url must be an http:// or https:// URL"
+            );
+        }
+        if !self.twilio.accounts.is_empty()
+            && self.public_base_url.as_deref().unwrap_or("").is_empty()
+        {
+            tracing::warn!("Twilio accounts are configured but public_base_url is not: messages will get no status callbacks");
         }
         parley_domain::PhoneNumber::parse(&self.sandbox_number)
             .map_err(|e| anyhow::anyhow!("sandbox_number {}: {e}", self.sandbox_number))?;

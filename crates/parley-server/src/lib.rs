@@ -5,7 +5,9 @@ pub mod api;
 pub mod app;
 pub mod carriers;
 pub mod cli;
+mod cli_numbers;
 pub mod config;
+pub mod hooks;
 pub mod workers;
 
 pub use app::{App, AppState};

@@ -12,10 +12,15 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_parley");
 
 fn parley(db: &str, args: &[&str]) -> (bool, String, String) {
+    parley_env(db, args, &[])
+}
+
+fn parley_env(db: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
         .args(["--database-url", db])
         .env_remove("PARLEY_API_KEY")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (
@@ -107,6 +112,108 @@ fn org_and_number_commands_print_one_json_line() {
         "raw API key found in the database"
     );
     let _ = out;
+}
+
+#[test]
+fn numbers_take_their_sending_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db").display().to_string();
+    let (ok, out, err) = parley(&db, &["org", "create", "acme"]);
+    assert!(ok, "{err}");
+    let org: Value = serde_json::from_str(out.trim()).unwrap();
+    let org_id = org["org_id"].as_str().unwrap();
+    let number = |out: &str| -> Value { serde_json::from_str(out.trim()).unwrap() };
+
+    // The type gives the rate: toll-free sends 3 segments per second by default.
+    let (ok, out, err) = parley(
+        &db,
+        &[
+            "number",
+            "add",
+            "+15550100011",
+            "--org",
+            org_id,
+            "--carrier",
+            "twilio",
+            "--number-type",
+            "toll_free",
+            "--daily-cap",
+            "2000",
+        ],
+    );
+    assert!(ok, "{err}");
+    let n = number(&out);
+    assert_eq!(
+        (
+            n["carrier"].as_str(),
+            n["number_type"].as_str(),
+            n["mps"].as_f64(),
+            n["daily_cap"].as_i64()
+        ),
+        (Some("twilio"), Some("toll_free"), Some(3.0), Some(2000))
+    );
+    let service = format!("MG{}", "0a".repeat(16));
+    let (ok, out, err) = parley(
+        &db,
+        &[
+            "number",
+            "update",
+            "+15550100011",
+            "--messaging-service-sid",
+            &service,
+            "--daily-cap",
+            "0",
+        ],
+    );
+    assert!(ok, "{err}");
+    let n = number(&out);
+    assert_eq!(
+        (
+            n["messaging_service_sid"].as_str(),
+            n["daily_cap"].as_i64(),
+            n["mps"].as_f64()
+        ),
+        (Some(service.as_str()), None, Some(3.0))
+    );
+    let (ok, out, _) = parley(
+        &db,
+        &[
+            "number",
+            "update",
+            "+15550100011",
+            "--number-type",
+            "short_code",
+        ],
+    );
+    assert!(ok);
+    assert_eq!(number(&out)["mps"].as_f64(), Some(100.0));
+
+    // An account must exist in the configuration (here: from the environment).
+    let (ok, _, err) = parley(
+        &db,
+        &["number", "update", "+15550100011", "--account", "main"],
+    );
+    assert!(!ok && err.contains("twilio.accounts.main"), "{err}");
+    let env = [
+        (
+            "PARLEY_TWILIO__ACCOUNTS__MAIN__ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef",
+        ),
+        (
+            "PARLEY_TWILIO__ACCOUNTS__MAIN__AUTH_TOKEN",
+            "secret-token-value",
+        ),
+    ];
+    let (ok, out, err) = parley_env(
+        &db,
+        &["number", "update", "+15550100011", "--account", "main"],
+        &env,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(number(&out)["carrier_account"], "main");
+    assert!(!out.contains("secret-token-value") && !err.contains("secret-token-value"));
+    let (ok, _, err) = parley(&db, &["number", "update", "+15550100099", "--mps", "2"]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
 }
 
 struct Server(Child);

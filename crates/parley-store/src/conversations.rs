@@ -174,6 +174,17 @@ impl Store {
     /// Stores a message a user sent to one of the org's numbers, on the pair's active
     /// conversation (created when there is none). Returns `(conversation_id, message_id)`.
     pub async fn record_inbound(&self, m: &InboundMessage) -> Result<(String, i64)> {
+        self.record_inbound_with_media(m, None).await
+    }
+
+    /// [`Store::record_inbound`] for carriers that report attachments (`media`: JSON list).
+    /// A carrier message id (`provider_sid`) is stored once: a second delivery of the same
+    /// id is refused with `StoreError::Conflict` and writes nothing.
+    pub async fn record_inbound_with_media(
+        &self,
+        m: &InboundMessage,
+        media: Option<&serde_json::Value>,
+    ) -> Result<(String, i64)> {
         let pair = Pair {
             org_id: &m.org_id,
             agent_number: &m.agent_number,
@@ -192,8 +203,8 @@ impl Store {
         };
         let message_id: i64 = sqlx::query(
             "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
-             status, provider_sid, encoding, segments, created_at, updated_at) \
-             VALUES ($1, $2, 'inbound', 'USER', $3, $4, $5, $6, NULL, $7, $8, $9, $10, $10) RETURNING id",
+             status, provider_sid, encoding, segments, created_at, updated_at, media) \
+             VALUES ($1, $2, 'inbound', 'USER', $3, $4, $5, $6, NULL, $7, $8, $9, $10, $10, $11) RETURNING id",
         )
         .bind(&m.org_id)
         .bind(&conversation_id)
@@ -205,6 +216,7 @@ impl Store {
         .bind(&m.encoding)
         .bind(m.segments)
         .bind(m.now)
+        .bind(media.map(|v| v.to_string()))
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;

@@ -8,10 +8,13 @@
 //! lets it expire; the message becomes claimable again. Attempts are counted at claim time,
 //! so a message that crashes its worker every time still runs out of attempts.
 
-use parley_domain::{message_status::MessageStatus, pacing::Pacer};
+use parley_domain::{capacity::DayClock, message_status::MessageStatus, pacing::Pacer};
 use sqlx::Row;
 
-use crate::{Result, Store};
+use crate::{
+    pacing::{self, PACING_KEY, POOL_MEMBERS},
+    Result, Store,
+};
 
 #[derive(Debug, Clone)]
 pub struct DispatchOptions {
@@ -27,6 +30,8 @@ pub struct DispatchOptions {
     /// Upper bound of messages claimed in all: a worker must never claim more than it can
     /// start sending before the leases run out.
     pub max_total: i64,
+    /// Where daily caps cut days, relative to UTC midnight (see `DayClock`).
+    pub day_offset_ms: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -46,6 +51,16 @@ pub struct Claimed {
     /// When to hand the message to the carrier (epoch ms).
     pub scheduled_at: i64,
     pub carrier: String,
+    /// The error the previous attempt ended with. After an ambiguous one (a timeout) the
+    /// carrier may already hold the message and must look before sending again.
+    pub previous_error: Option<String>,
+    pub created_at: i64,
+    /// Set when a carrier callback already named the message (the send's answer was lost).
+    pub provider_sid: Option<String>,
+    /// The sending number's pool, when it sends through a messaging service.
+    pub messaging_service_sid: Option<String>,
+    /// The configured carrier account the sending number uses, if it names one.
+    pub carrier_account: Option<String>,
 }
 
 /// What happened when a claimed message was handed to its carrier.
@@ -70,69 +85,74 @@ pub struct StatusCounts {
     pub due: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct Sender {
-    phone_number: String,
-    mps: f64,
-    carrier: String,
-}
+/// Priorities within a sender's queue: live traffic (replies, single sends) goes ahead of
+/// bulk work, so a user's reply is not stuck behind a batch on the same number.
+pub const PRIORITY_LIVE: i64 = 0;
+pub const PRIORITY_BATCH: i64 = -10;
 
 impl Store {
     pub async fn claim_due_messages(&self, o: &DispatchOptions) -> Result<Vec<Claimed>> {
         let now_us = o.now_ms * 1000;
         let horizon_end_us = now_us + o.horizon_ms * 1000;
+        let day_clock = DayClock {
+            offset_ms: o.day_offset_ms,
+        };
+        let today = day_clock.day(o.now_ms);
         let mut tx = self.writer.begin().await?;
-        let senders = sqlx::query_as::<_, Sender>(
-            "SELECT n.phone_number, n.mps, n.carrier FROM numbers n WHERE EXISTS (\
+        // One pacing key per number, or per messaging service for pooled numbers.
+        let keys: Vec<String> = sqlx::query(&format!(
+            "SELECT DISTINCT {PACING_KEY} AS k FROM numbers n WHERE EXISTS (\
                SELECT 1 FROM messages m WHERE m.from_number = n.phone_number AND m.status = 'queued' \
                AND m.next_attempt_at <= $1 AND (m.lease_until IS NULL OR m.lease_until < $1)) \
-             ORDER BY n.phone_number",
-        )
+             ORDER BY k"
+        ))
         .bind(o.now_ms)
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .iter()
+        .map(|r| r.try_get("k"))
+        .collect::<std::result::Result<_, _>>()?;
 
         let mut claimed = Vec::new();
-        for s in senders {
+        for key in keys {
             let room = o.max_total - claimed.len() as i64;
             if room <= 0 {
                 break;
             }
-            sqlx::query("INSERT INTO sender_pacing (phone_number, next_free_us) VALUES ($1, 0) ON CONFLICT (phone_number) DO NOTHING")
-                .bind(&s.phone_number)
-                .execute(&mut *tx)
-                .await?;
-            let lock = if self.dialect == crate::Dialect::Postgres {
-                " FOR UPDATE"
+            let cap = pacing::capacity(&mut tx, &key).await?;
+            let state = pacing::lock_state(&mut tx, self.dialect, &key).await?;
+            let mut used = if state.day == today {
+                state.day_segments
             } else {
-                ""
+                0
             };
-            let next_free_us: i64 = sqlx::query(&format!(
-                "SELECT next_free_us FROM sender_pacing WHERE phone_number = $1{lock}"
-            ))
-            .bind(&s.phone_number)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("next_free_us")?;
-            let mut pacer = Pacer::new(next_free_us);
+            if cap.daily_cap.is_some_and(|c| used >= c) {
+                continue;
+            }
+            let mut pacer = Pacer::new(state.next_free_us);
             let first = pacer.peek(now_us);
             if first > horizon_end_us {
                 continue;
             }
-            let fits = (horizon_end_us - first) / Pacer::cost_us(1, s.mps).max(1) + 1;
+            let fits = (horizon_end_us - first) / Pacer::cost_us(1, cap.mps).max(1) + 1;
             let limit = fits.min(o.max_per_sender).min(room).max(1);
+            let lock = match self.dialect {
+                crate::Dialect::Sqlite => "",
+                crate::Dialect::Postgres => " FOR UPDATE OF m SKIP LOCKED",
+            };
             let sql = format!(
                 "SELECT m.id, m.org_id, m.conversation_id, m.from_number, m.to_number, m.body, m.channel, m.segments, \
-                 m.content_sid, m.content_variables, m.attempts + 1 AS attempts, 0 AS scheduled_at, '' AS carrier \
-                 FROM messages m WHERE m.from_number = $1 AND m.status = 'queued' AND m.next_attempt_at <= $2 \
+                 m.content_sid, m.content_variables, m.attempts + 1 AS attempts, 0 AS scheduled_at, n.carrier, \
+                 m.error_code AS previous_error, m.created_at, m.provider_sid, n.messaging_service_sid, n.carrier_account \
+                 FROM messages m JOIN numbers n ON n.phone_number = m.from_number \
+                 WHERE m.from_number IN ({POOL_MEMBERS}) AND m.status = 'queued' AND m.next_attempt_at <= $2 \
                  AND (m.lease_until IS NULL OR m.lease_until < $2) \
                  AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = m.conversation_id \
                                  AND p.status = 'queued' AND p.id < m.id) \
-                 ORDER BY m.priority DESC, m.id LIMIT $3{}",
-                self.dialect.skip_locked()
+                 ORDER BY m.priority DESC, m.id LIMIT $3{lock}"
             );
             let candidates = sqlx::query_as::<_, Claimed>(&sql)
-                .bind(&s.phone_number)
+                .bind(&key)
                 .bind(o.now_ms)
                 .bind(limit)
                 .fetch_all(&mut *tx)
@@ -142,9 +162,17 @@ impl Store {
                 if pacer.peek(now_us) > horizon_end_us {
                     break;
                 }
-                let slot_us = pacer.reserve(now_us, segments, s.mps);
+                // The day's allowance is spent: the rest waits for the next day. A message
+                // larger than the whole cap still goes on a fresh day, or it would wait forever.
+                if cap
+                    .daily_cap
+                    .is_some_and(|cap| used > 0 && used + c.segments > cap)
+                {
+                    break;
+                }
+                let slot_us = pacer.reserve(now_us, segments, cap.mps);
+                used += c.segments;
                 c.scheduled_at = slot_us.div_euclid(1000);
-                c.carrier = s.carrier.clone();
                 sqlx::query(
                     "UPDATE messages SET lease_owner = $1, lease_until = $2, scheduled_at = $3, attempts = attempts + 1, \
                      updated_at = $4 WHERE id = $5",
@@ -158,11 +186,7 @@ impl Store {
                 .await?;
                 claimed.push(c);
             }
-            sqlx::query("UPDATE sender_pacing SET next_free_us = $1 WHERE phone_number = $2")
-                .bind(pacer.next_free_us)
-                .bind(&s.phone_number)
-                .execute(&mut *tx)
-                .await?;
+            pacing::save_state(&mut tx, &key, pacer.next_free_us, today, used).await?;
         }
         tx.commit().await?;
         Ok(claimed)
@@ -258,7 +282,7 @@ impl Store {
 }
 
 /// SQL expression for the rank of the `status` column, mirroring `MessageStatus::rank`.
-fn rank_sql() -> String {
+pub(crate) fn rank_sql() -> String {
     let arms: String = MessageStatus::ALL
         .iter()
         .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank()))

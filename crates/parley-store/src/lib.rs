@@ -11,11 +11,13 @@
 #![forbid(unsafe_code)]
 
 mod batcher;
+mod carrier;
 mod conversations;
 mod dispatch;
 mod error;
 mod jobs;
 mod orgs;
+mod pacing;
 mod sandbox;
 
 use std::{str::FromStr, time::Duration};
@@ -25,14 +27,18 @@ use sqlx::{
     AnyPool, Executor,
 };
 
+pub use carrier::{CallbackTarget, NumberSending};
 pub use conversations::{
     Accepted, ConversationFields, ConversationRow, InboundMessage, MessageRow, NewOutbound,
     SendOutcome, SendRequest,
 };
-pub use dispatch::{Claimed, DeliveryResult, DispatchOptions, StatusCounts};
+pub use dispatch::{
+    Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
+};
 pub use error::StoreError;
 pub use jobs::Job;
 pub use orgs::{NumberRow, OrgRow};
+pub use pacing::SenderBacklog;
 pub use sandbox::{SandboxAccept, SandboxMessage};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -22,9 +22,19 @@ pub struct NumberRow {
     #[serde(skip)]
     pub config: String,
     pub created_at: i64,
+    /// `long_code`, `toll_free`, `short_code` or `whatsapp`: where the default `mps` came from.
+    pub number_type: Option<String>,
+    /// Most segments per day, if capped.
+    pub daily_cap: Option<i64>,
+    /// Sends through this Twilio messaging service (paced as one pool with its other numbers).
+    pub messaging_service_sid: Option<String>,
+    /// The configured carrier account whose credentials this number uses.
+    pub carrier_account: Option<String>,
 }
 
-const NUMBER_COLUMNS: &str = "id, org_id, phone_number, carrier, channel, mps, config, created_at";
+const NUMBER_COLUMNS: &str =
+    "id, org_id, phone_number, carrier, channel, mps, config, created_at, \
+     number_type, daily_cap, messaging_service_sid, carrier_account";
 
 impl Store {
     pub async fn create_org(&self, id: &str, name: &str, now: i64) -> Result<OrgRow> {

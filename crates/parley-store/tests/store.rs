@@ -117,6 +117,7 @@ fn opts(now_ms: i64) -> DispatchOptions {
         lease_ms: 30_000,
         max_per_sender: 1_000,
         max_total: 10_000,
+        day_offset_ms: 0,
     }
 }
 

@@ -16,15 +16,46 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (seconds) when set.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
+    }
+
+    /// The sender's queue is too long to take more now; `retry_after_secs` says when it will
+    /// have room.
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message)
+        }
+    }
+
+    /// A free-form WhatsApp message outside the user's 24-hour window.
+    pub fn whatsapp_template_required() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            parley_domain::whatsapp::TEMPLATE_REQUIRED,
+            "the user has not written to this WhatsApp sender in the last 24 hours: only a template \
+             (content_sid) may be sent",
+        )
+    }
+
+    /// A carrier webhook whose signature does not verify.
+    pub fn invalid_signature() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "INVALID_SIGNATURE",
+            "missing or invalid webhook signature",
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -150,7 +181,12 @@ impl IntoResponse for ApiError {
                 message: self.message,
             }],
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 

@@ -71,6 +71,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
     if let Ok(n) = state.store.pending_jobs().await {
         metrics::gauge!("parley_jobs_pending").set(n as f64);
     }
+    state.backlog.export_metrics(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),

@@ -4,12 +4,15 @@
 //! OpenAPI description: `/openapi.json` covers every route by construction.
 
 pub mod auth;
+pub mod backlog;
 pub mod conversations;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod sandbox;
 pub mod send;
+pub mod send_rules;
+pub mod twilio;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -35,6 +38,7 @@ use error::ApiError;
         (name = "messages", description = "Sending messages"),
         (name = "conversations", description = "Conversations and their messages"),
         (name = "sandbox", description = "Parley extension: the simulated carrier"),
+        (name = "carriers", description = "Callbacks from carriers (signed by the carrier, not by API key)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -62,6 +66,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::get_conversation))
         .routes(routes!(sandbox::inbox))
         .routes(routes!(sandbox::inbound))
+        .routes(routes!(twilio::inbound::inbound))
+        .routes(routes!(twilio::status::status))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics_text))
@@ -107,14 +113,11 @@ async fn envelope_bare_errors(res: Response) -> Response {
             StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
             _ => "INVALID_PARAMETER",
         };
-        return ApiError {
+        return ApiError::new(
             status,
             code,
-            message: status
-                .canonical_reason()
-                .unwrap_or("bad request")
-                .to_owned(),
-        }
+            status.canonical_reason().unwrap_or("bad request"),
+        )
         .into_response();
     }
     res

@@ -12,6 +12,7 @@ use super::{
     auth::Org,
     error::{ok, ApiError, Envelope, ErrorBody},
     extract::BlandJson,
+    send_rules,
 };
 use crate::app::AppState;
 
@@ -271,6 +272,20 @@ pub async fn send_sms(
     let channel = parse_channel(b.channel.as_deref(), &number.channel)?;
     let text = text.ok_or_else(ApiError::no_reply_source)?;
     let count = segments::count(&text);
+    let admission = send_rules::admit(
+        &state,
+        &send_rules::SendFacts {
+            org_id: &org.id,
+            number: &number,
+            channel,
+            user_number: user.as_str(),
+            content_sid: b.content_sid.as_deref(),
+            content_variables: b.content_variables.as_ref(),
+            segments: i64::from(count.segments),
+            idempotency_key: idempotency_key.as_deref(),
+        },
+    )
+    .await?;
 
     let req = SendRequest {
         org_id: org.id.clone(),
@@ -310,6 +325,7 @@ pub async fn send_sms(
     };
     let accepted = match state.store.accept_send(&req).await? {
         SendOutcome::Accepted(a) => {
+            admission.queued(&state);
             metrics::counter!("parley_messages_total", "status" => "queued").increment(1);
             state.dispatch_wake.notify_one();
             a

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use parley_domain::{clock::Clock, message_status::MessageStatus, retry::RetryPolicy};
+use parley_domain::{clock::Clock, message_status::MessageStatus, retry::RetryPolicy, whatsapp};
 use parley_store::{Claimed, DeliveryResult, DispatchOptions, Store};
 use rand::Rng;
 use tokio::{
@@ -25,6 +25,8 @@ pub struct Dispatcher {
     pub retry: RetryPolicy,
     /// This worker's name in leases.
     pub owner: String,
+    /// Where daily caps cut days (`pacing.daily_cap_utc_offset_minutes`), in ms.
+    pub day_offset_ms: i64,
 }
 
 impl Dispatcher {
@@ -36,6 +38,7 @@ impl Dispatcher {
             lease_ms: self.cfg.lease_ms,
             max_per_sender: self.cfg.max_per_sender,
             max_total: i64::try_from(max_total).unwrap_or(i64::MAX),
+            day_offset_ms: self.day_offset_ms,
         }
     }
 
@@ -137,6 +140,10 @@ impl Dispatcher {
                 status: MessageStatus::Failed,
                 error_code: Some("CARRIER_NOT_CONFIGURED".into()),
             },
+            Some(_) if !self.whatsapp_allowed(&c).await => DeliveryResult::Failed {
+                status: MessageStatus::Failed,
+                error_code: Some(whatsapp::TEMPLATE_REQUIRED.into()),
+            },
             Some(carrier) => {
                 let msg = OutboundSms {
                     message_id: c.id,
@@ -148,6 +155,11 @@ impl Dispatcher {
                     segments: c.segments,
                     content_sid: c.content_sid.clone(),
                     content_variables: c.content_variables.clone(),
+                    previous_error: c.previous_error.clone(),
+                    created_at: c.created_at,
+                    provider_sid: c.provider_sid.clone(),
+                    messaging_service_sid: c.messaging_service_sid.clone(),
+                    carrier_account: c.carrier_account.clone(),
                 };
                 // A call must end before the lease does, or another worker could take the
                 // message over while this call is still in flight.
@@ -181,6 +193,26 @@ impl Dispatcher {
         }
     }
 
+    /// WhatsApp's window, checked again at send time: a message queued inside it may reach
+    /// its slot after it closed. A read failure lets the message through; the carrier
+    /// refuses it (Twilio 63016) if the window really is closed.
+    async fn whatsapp_allowed(&self, c: &Claimed) -> bool {
+        if c.channel != "whatsapp" || c.content_sid.is_some() {
+            return true;
+        }
+        match self
+            .store
+            .last_inbound_at(&c.org_id, &c.from_number, &c.to_number, &c.channel)
+            .await
+        {
+            Ok(last) => whatsapp::window_open(last, self.clock.now_ms()),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the WhatsApp window; leaving it to the carrier");
+                true
+            }
+        }
+    }
+
     fn classify(
         &self,
         c: &Claimed,
@@ -190,6 +222,14 @@ impl Dispatcher {
             Ok(r) => DeliveryResult::Sent {
                 provider_sid: r.provider_sid,
             },
+            Err(CarrierError::OptedOut { code, message }) => {
+                tracing::info!(error.code = %code, error.message = %message, "carrier reports the recipient opted out");
+                crate::hooks::recipient_opted_out(c.id, &c.org_id);
+                DeliveryResult::Failed {
+                    status: MessageStatus::Failed,
+                    error_code: Some(code),
+                }
+            }
             Err(CarrierError::Rejected { code, message }) => {
                 tracing::info!(error.code = %code, error.message = %message, "carrier rejected message");
                 DeliveryResult::Failed {

@@ -153,6 +153,7 @@ async fn a_claim_held_past_its_lease_is_not_sent(b: Backend) {
         lease_ms: 30_000,
         max_per_sender: 100,
         max_total: 100,
+        day_offset_ms: 0,
     };
     let stale = app.store.claim_due_messages(&opts).await.unwrap();
     assert_eq!(stale.len(), 1);
