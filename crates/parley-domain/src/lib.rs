@@ -7,6 +7,7 @@
 pub mod channel;
 pub mod clock;
 pub mod message_status;
+pub mod number_config;
 pub mod pacing;
 pub mod phone;
 pub mod retry;

@@ -1,7 +1,9 @@
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, AGENT, USER};
-use parley_server::carriers::sandbox::{MAGIC_INVALID, MAGIC_NOT_MOBILE, MAGIC_UNAVAILABLE, MAGIC_UNDELIVERED};
+use parley_server::carriers::sandbox::{
+    MAGIC_INVALID, MAGIC_NOT_MOBILE, MAGIC_UNAVAILABLE, MAGIC_UNDELIVERED,
+};
 
 crate::backend_tests!(
     permanent_carrier_errors_fail_at_once,
@@ -12,8 +14,16 @@ crate::backend_tests!(
 );
 
 async fn status_of(app: &TestApp, data: &serde_json::Value) -> serde_json::Value {
-    let conv = app.conversation(data["conversation_id"].as_str().unwrap()).await;
-    conv["messages"].as_array().unwrap().iter().find(|m| m["id"] == data["message_id"]).unwrap().clone()
+    let conv = app
+        .conversation(data["conversation_id"].as_str().unwrap())
+        .await;
+    conv["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == data["message_id"])
+        .unwrap()
+        .clone()
 }
 
 async fn permanent_carrier_errors_fail_at_once(b: Backend) {
@@ -22,8 +32,16 @@ async fn permanent_carrier_errors_fail_at_once(b: Backend) {
         let data = app.send(to, "hello").await;
         app.drain().await;
         let m = status_of(&app, &data).await;
-        assert_eq!((m["status"].as_str(), m["error_code"].as_str()), (Some("failed"), Some(code)));
-        let stored = app.store.message(data["message_id"].as_i64().unwrap()).await.unwrap().unwrap();
+        assert_eq!(
+            (m["status"].as_str(), m["error_code"].as_str()),
+            (Some("failed"), Some(code))
+        );
+        let stored = app
+            .store
+            .message(data["message_id"].as_i64().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.attempts, 1, "permanent errors are not retried");
         assert!(app.inbox(to).await.is_empty());
     }
@@ -35,7 +53,10 @@ async fn transient_carrier_errors_retry_with_backoff_then_fail(b: Backend) {
     let id = data["message_id"].as_i64().unwrap();
     app.drain().await;
     let m = app.store.message(id).await.unwrap().unwrap();
-    assert_eq!((m.status.as_deref(), m.attempts, m.error_code.as_deref()), (Some("queued"), 1, Some("503")));
+    assert_eq!(
+        (m.status.as_deref(), m.attempts, m.error_code.as_deref()),
+        (Some("queued"), 1, Some("503"))
+    );
     // Test policy: base 1 s, doubling, no jitter, 3 attempts. Not before the backoff...
     app.advance(999).await;
     assert_eq!(app.store.message(id).await.unwrap().unwrap().attempts, 1);
@@ -45,9 +66,16 @@ async fn transient_carrier_errors_retry_with_backoff_then_fail(b: Backend) {
     assert_eq!(app.store.message(id).await.unwrap().unwrap().attempts, 2);
     app.advance(1).await;
     let m = app.store.message(id).await.unwrap().unwrap();
-    assert_eq!((m.status.as_deref(), m.attempts, m.error_code.as_deref()), (Some("failed"), 3, Some("503")));
+    assert_eq!(
+        (m.status.as_deref(), m.attempts, m.error_code.as_deref()),
+        (Some("failed"), 3, Some("503"))
+    );
     app.advance(3_600_000).await;
-    assert_eq!(app.store.message(id).await.unwrap().unwrap().attempts, 3, "no attempt after the budget");
+    assert_eq!(
+        app.store.message(id).await.unwrap().unwrap().attempts,
+        3,
+        "no attempt after the budget"
+    );
 }
 
 async fn undelivered_reports_are_recorded(b: Backend) {
@@ -57,7 +85,10 @@ async fn undelivered_reports_are_recorded(b: Backend) {
     assert_eq!(status_of(&app, &data).await["status"], "sent");
     app.advance(1_000).await;
     let m = status_of(&app, &data).await;
-    assert_eq!((m["status"].as_str(), m["error_code"].as_str()), (Some("undelivered"), Some("30003")));
+    assert_eq!(
+        (m["status"].as_str(), m["error_code"].as_str()),
+        (Some("undelivered"), Some("30003"))
+    );
 }
 
 async fn a_conversation_s_messages_leave_in_order(b: Backend) {
@@ -72,21 +103,37 @@ async fn a_conversation_s_messages_leave_in_order(b: Backend) {
     assert_eq!(first, 2);
     app.drain().await;
     let inbox = app.inbox(USER).await;
-    let texts: Vec<_> = inbox.iter().map(|m| m["message"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(texts, (0..5).map(|i| format!("part {i}")).collect::<Vec<_>>());
+    let texts: Vec<_> = inbox
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        (0..5).map(|i| format!("part {i}")).collect::<Vec<_>>()
+    );
     let received: Vec<_> = inbox.iter().map(|m| m["message_id"].clone()).collect();
     assert_eq!(received, ids.iter().step_by(2).cloned().collect::<Vec<_>>());
 }
 
 async fn numbers_without_a_configured_carrier_fail_clearly(b: Backend) {
     let app = TestApp::spawn(b).await;
-    app.store.add_number(&app.org_id, "+15550100009", "twilio", "sms", 1.0, 0).await.unwrap();
+    app.store
+        .add_number(&app.org_id, "+15550100009", "twilio", "sms", 1.0, 0)
+        .await
+        .unwrap();
     let (s, res) = app
-        .post("/v1/sms/send", &app.key, &json!({"user_number": USER, "agent_number": "+15550100009", "agent_message": "hi"}))
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": "+15550100009", "agent_message": "hi"}),
+        )
         .await;
     assert_eq!(s, 200);
     app.drain().await;
     let m = status_of(&app, &res["data"]).await;
-    assert_eq!((m["status"].as_str(), m["error_code"].as_str()), (Some("failed"), Some("CARRIER_NOT_CONFIGURED")));
+    assert_eq!(
+        (m["status"].as_str(), m["error_code"].as_str()),
+        (Some("failed"), Some("CARRIER_NOT_CONFIGURED"))
+    );
     let _ = AGENT;
 }

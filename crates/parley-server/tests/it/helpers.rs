@@ -47,7 +47,12 @@ pub const USER: &str = "+15551230000";
 pub fn test_config() -> Config {
     let mut cfg = Config::defaults();
     cfg.sandbox.delivery_delay_ms = 1_000;
-    cfg.retry = parley_domain::retry::RetryPolicy { base_ms: 1_000, max_ms: 60_000, max_attempts: 3, jitter: 0.0 };
+    cfg.retry = parley_domain::retry::RetryPolicy {
+        base_ms: 1_000,
+        max_ms: 60_000,
+        max_attempts: 3,
+        jitter: 0.0,
+    };
     cfg
 }
 
@@ -55,18 +60,48 @@ async fn store_for(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}?mode=rwc", dir.path().join("parley.db").display());
-            (Store::connect(&url, &StoreOptions::default()).await.unwrap(), Some(dir))
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("parley.db").display()
+            );
+            (
+                Store::connect(&url, &StoreOptions::default())
+                    .await
+                    .unwrap(),
+                Some(dir),
+            )
         }
         Backend::Postgres => {
             let base = std::env::var("PARLEY_TEST_DATABASE_URL").unwrap();
             let schema = format!("it_{}", uuid::Uuid::new_v4().simple());
-            let admin = Store::connect(&base, &StoreOptions { max_connections: 2, ..Default::default() }).await.unwrap();
-            admin.execute_raw(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+            let admin = Store::connect(
+                &base,
+                &StoreOptions {
+                    max_connections: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            admin
+                .execute_raw(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .unwrap();
             admin.close().await;
             let sep = if base.contains('?') { '&' } else { '?' };
             let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-            (Store::connect(&url, &StoreOptions { max_connections: 4, ..Default::default() }).await.unwrap(), None)
+            (
+                Store::connect(
+                    &url,
+                    &StoreOptions {
+                        max_connections: 4,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap(),
+                None,
+            )
         }
     }
 }
@@ -107,12 +142,18 @@ impl TestApp {
         let id = uuid::Uuid::new_v4().to_string();
         self.store.create_org(&id, name, T0).await.unwrap();
         let key = auth::generate_key();
-        self.store.add_api_key(&id, &auth::hash_key(&key), "pk_test", T0).await.unwrap();
+        self.store
+            .add_api_key(&id, &auth::hash_key(&key), "pk_test", T0)
+            .await
+            .unwrap();
         (id, key)
     }
 
     pub async fn number(&self, org_id: &str, number: &str, mps: f64) {
-        self.store.add_number(org_id, number, "sandbox", "sms", mps, T0).await.unwrap();
+        self.store
+            .add_number(org_id, number, "sandbox", "sms", mps, T0)
+            .await
+            .unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -120,12 +161,29 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
-        let res = self.http.post(self.url(path)).header("authorization", key).json(body).send().await.unwrap();
+        let res = self
+            .http
+            .post(self.url(path))
+            .header("authorization", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         read(res).await
     }
 
-    pub async fn post_with(&self, path: &str, key: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Value) {
-        let mut req = self.http.post(self.url(path)).header("authorization", key).json(body);
+    pub async fn post_with(
+        &self,
+        path: &str,
+        key: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("authorization", key)
+            .json(body);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -133,7 +191,15 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
-        read(self.http.get(self.url(path)).header("authorization", key).send().await.unwrap()).await
+        read(
+            self.http
+                .get(self.url(path))
+                .header("authorization", key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// Sends `text` from AGENT to `user` as org acme; panics unless it is accepted.
@@ -163,13 +229,20 @@ impl TestApp {
     }
 
     pub async fn inbox(&self, number: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!("/v1/sandbox/messages?number={}", number.replace('+', "%2B")), &self.key).await;
+        let (status, body) = self
+            .get(
+                &format!("/v1/sandbox/messages?number={}", number.replace('+', "%2B")),
+                &self.key,
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         body["data"].as_array().unwrap().clone()
     }
 
     pub async fn conversation(&self, id: &str) -> Value {
-        let (status, body) = self.get(&format!("/v1/sms/conversations/{id}"), &self.key).await;
+        let (status, body) = self
+            .get(&format!("/v1/sms/conversations/{id}"), &self.key)
+            .await;
         assert_eq!(status, 200, "{body}");
         body["data"].clone()
     }

@@ -20,7 +20,9 @@ async fn sent_message_reaches_the_handset(b: Backend) {
     assert_eq!(data["message"], "SMS sent successfully");
     assert!(data["workflow_id"].as_str().is_some_and(|w| !w.is_empty()));
     // Durable before the answer: the message is in the store, queued, before any worker ran.
-    let conv = app.conversation(data["conversation_id"].as_str().unwrap()).await;
+    let conv = app
+        .conversation(data["conversation_id"].as_str().unwrap())
+        .await;
     assert_eq!(conv["messages"][0]["status"], "queued");
     assert!(app.inbox(USER).await.is_empty());
 
@@ -30,13 +32,24 @@ async fn sent_message_reaches_the_handset(b: Backend) {
     assert_eq!(inbox[0]["message"], "Your appointment is at 3pm");
     assert_eq!(inbox[0]["from"], AGENT);
     assert_eq!(inbox[0]["message_id"], data["message_id"]);
-    let conv = app.conversation(data["conversation_id"].as_str().unwrap()).await;
+    let conv = app
+        .conversation(data["conversation_id"].as_str().unwrap())
+        .await;
     assert_eq!(conv["messages"][0]["status"], "sent");
     // The sandbox reports delivery after its configured delay.
     app.advance(1_000).await;
-    let conv = app.conversation(data["conversation_id"].as_str().unwrap()).await;
+    let conv = app
+        .conversation(data["conversation_id"].as_str().unwrap())
+        .await;
     let m = &conv["messages"][0];
-    assert_eq!((m["status"].as_str(), m["sender"].as_str(), m["from"].as_str()), (Some("delivered"), Some("AGENT"), Some(AGENT)));
+    assert_eq!(
+        (
+            m["status"].as_str(),
+            m["sender"].as_str(),
+            m["from"].as_str()
+        ),
+        (Some("delivered"), Some("AGENT"), Some(AGENT))
+    );
     assert_eq!(m["error_code"], Value::Null);
 }
 
@@ -57,9 +70,16 @@ async fn pair_conversation_is_reused_until_new_conversation(b: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_ne!(fresh["data"]["conversation_id"], first["conversation_id"]);
-    let old = app.conversation(first["conversation_id"].as_str().unwrap()).await;
+    let old = app
+        .conversation(first["conversation_id"].as_str().unwrap())
+        .await;
     assert_eq!(old["is_active"], false);
-    let texts: Vec<_> = old["messages"].as_array().unwrap().iter().map(|m| m["message"].clone()).collect();
+    let texts: Vec<_> = old["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message"].clone())
+        .collect();
     assert_eq!(texts, vec![json!("one"), json!("two")]);
     // A later send without the flag continues the new conversation.
     let fourth = app.send(USER, "four").await;
@@ -81,18 +101,39 @@ async fn every_send_field_is_stored_on_the_conversation(b: Backend) {
     let (status, res) = app.post("/v1/sms/send", &app.key, &body).await;
     assert_eq!(status, 200, "{res}");
     let id = res["data"]["conversation_id"].as_str().unwrap();
-    let c = app.store.conversation(&app.org_id, id).await.unwrap().unwrap();
-    assert_eq!(c.json(&c.request_data), Some(json!({"name": "Ann", "n": 3})));
+    let c = app
+        .store
+        .conversation(&app.org_id, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        c.json(&c.request_data),
+        Some(json!({"name": "Ann", "n": 3}))
+    );
     assert_eq!(c.json(&c.metadata), Some(json!({"crm_id": "42"})));
     assert_eq!(c.webhook.as_deref(), Some("https://example.com/hook"));
     assert_eq!(c.json(&c.disposition_ids), Some(json!(["d1"])));
     assert_eq!(c.json(&c.citation_schema_ids), Some(json!(["c1", "c2"])));
-    assert_eq!(c.persona_id.as_deref(), Some("9f1c2d3e-0000-4000-8000-000000000000"));
+    assert_eq!(
+        c.persona_id.as_deref(),
+        Some("9f1c2d3e-0000-4000-8000-000000000000")
+    );
     assert_eq!(c.persona_version.as_deref(), Some("draft"));
     assert_eq!(c.json(&c.persona_settings).unwrap()["pathway_id"], "p9");
-    assert_eq!((c.pathway_id.as_deref(), c.pathway_version.as_deref(), c.start_node_id.as_deref()), (Some("p1"), Some("3"), Some("start")));
+    assert_eq!(
+        (
+            c.pathway_id.as_deref(),
+            c.pathway_version.as_deref(),
+            c.start_node_id.as_deref()
+        ),
+        (Some("p1"), Some("3"), Some("start"))
+    );
     assert_eq!((c.time_out, c.warning_time), (Some(600), Some(300)));
-    assert_eq!((c.timeout_message.as_deref(), c.warning_message.as_deref()), (Some("Closing this chat"), Some("Still there?")));
+    assert_eq!(
+        (c.timeout_message.as_deref(), c.warning_message.as_deref()),
+        (Some("Closing this chat"), Some("Still there?"))
+    );
     // The message carries its template and its encoding.
     let conv = app.conversation(id).await;
     assert_eq!(conv["request_data"]["name"], "Ann");
@@ -103,13 +144,26 @@ async fn every_send_field_is_stored_on_the_conversation(b: Backend) {
 
     // Timeout overrides persist: a later send without them keeps them; one with them replaces.
     app.send(USER, "later").await;
-    let c = app.store.conversation(&app.org_id, id).await.unwrap().unwrap();
+    let c = app
+        .store
+        .conversation(&app.org_id, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.time_out, Some(600));
     let (status, _) = app
         .post("/v1/sms/send", &app.key, &json!({"user_number": USER, "agent_number": AGENT, "agent_message": "x", "time_out": 900}))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(app.store.conversation(&app.org_id, id).await.unwrap().unwrap().time_out, Some(900));
+    assert_eq!(
+        app.store
+            .conversation(&app.org_id, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .time_out,
+        Some(900)
+    );
 }
 
 async fn legacy_field_names_are_accepted(b: Backend) {
@@ -118,8 +172,23 @@ async fn legacy_field_names_are_accepted(b: Backend) {
         .post("/v1/sms/send", &app.key, &json!({"phone_number": USER, "from": AGENT, "message": "legacy hi", "prompt": "Be brief"}))
         .await;
     assert_eq!(status, 200, "{res}");
-    let c = app.store.conversation(&app.org_id, res["data"]["conversation_id"].as_str().unwrap()).await.unwrap().unwrap();
-    assert_eq!((c.user_number.as_str(), c.agent_number.as_str(), c.prompt.as_deref()), (USER, AGENT, Some("Be brief")));
+    let c = app
+        .store
+        .conversation(
+            &app.org_id,
+            res["data"]["conversation_id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            c.user_number.as_str(),
+            c.agent_number.as_str(),
+            c.prompt.as_deref()
+        ),
+        (USER, AGENT, Some("Be brief"))
+    );
     app.drain().await;
     assert_eq!(app.inbox(USER).await[0]["message"], "legacy hi");
 }
@@ -138,37 +207,157 @@ async fn bad_input_is_refused_with_the_field_named(b: Backend) {
         b
     };
     let cases: Vec<(Value, u16, &str, &str)> = vec![
-        (without("user_number"), 400, "INVALID_PARAMETER", "user_number"),
-        (without("agent_number"), 400, "INVALID_PARAMETER", "agent_number"),
-        (with("user_number", json!("5551230000")), 400, "INVALID_PARAMETER", "user_number"),
-        (with("user_number", json!(15551230000_i64)), 400, "INVALID_PARAMETER", "user_number"),
-        (with("agent_number", json!("+1 555 010 0000")), 400, "INVALID_PARAMETER", "agent_number"),
-        (with("agent_number", json!("+15559999999")), 404, "AGENT_NUMBER_NOT_FOUND", "+15559999999"),
-        (with("channel", json!("rcs")), 400, "INVALID_PARAMETER", "channel"),
-        (with("channel", json!(1)), 400, "INVALID_PARAMETER", "channel"),
-        (with("agent_message", json!("")), 400, "INVALID_PARAMETER", "agent_message"),
-        (with("agent_message", json!(["hi"])), 400, "INVALID_PARAMETER", "agent_message"),
-        (with("request_data", json!("name=Ann")), 400, "INVALID_PARAMETER", "request_data"),
-        (with("metadata", json!([1, 2])), 400, "INVALID_PARAMETER", "metadata"),
-        (with("new_conversation", json!("yes")), 400, "INVALID_PARAMETER", "new_conversation"),
-        (with("disposition_ids", json!("d1")), 400, "INVALID_PARAMETER", "disposition_ids"),
-        (with("citation_schema_ids", json!([1])), 400, "INVALID_PARAMETER", "citation_schema_ids"),
-        (with("time_out", json!("60")), 400, "INVALID_PARAMETER", "time_out"),
-        (with("time_out", json!(-5)), 400, "INVALID_PARAMETER", "time_out"),
-        (with("warning_time", json!(true)), 400, "INVALID_PARAMETER", "warning_time"),
-        (with("webhook", json!("ftp://example.com")), 400, "INVALID_PARAMETER", "webhook"),
-        (with("persona_version", json!("staging")), 400, "INVALID_PARAMETER", "persona_version"),
-        (with("content_variables", json!("1=Ann")), 400, "INVALID_PARAMETER", "content_variables"),
-        (with("pathway_version", json!({"v": 1})), 400, "INVALID_PARAMETER", "pathway_version"),
+        (
+            without("user_number"),
+            400,
+            "INVALID_PARAMETER",
+            "user_number",
+        ),
+        (
+            without("agent_number"),
+            400,
+            "INVALID_PARAMETER",
+            "agent_number",
+        ),
+        (
+            with("user_number", json!("5551230000")),
+            400,
+            "INVALID_PARAMETER",
+            "user_number",
+        ),
+        (
+            with("user_number", json!(15551230000_i64)),
+            400,
+            "INVALID_PARAMETER",
+            "user_number",
+        ),
+        (
+            with("agent_number", json!("+1 555 010 0000")),
+            400,
+            "INVALID_PARAMETER",
+            "agent_number",
+        ),
+        (
+            with("agent_number", json!("+15559999999")),
+            404,
+            "AGENT_NUMBER_NOT_FOUND",
+            "+15559999999",
+        ),
+        (
+            with("channel", json!("rcs")),
+            400,
+            "INVALID_PARAMETER",
+            "channel",
+        ),
+        (
+            with("channel", json!(1)),
+            400,
+            "INVALID_PARAMETER",
+            "channel",
+        ),
+        (
+            with("agent_message", json!("")),
+            400,
+            "INVALID_PARAMETER",
+            "agent_message",
+        ),
+        (
+            with("agent_message", json!(["hi"])),
+            400,
+            "INVALID_PARAMETER",
+            "agent_message",
+        ),
+        (
+            with("request_data", json!("name=Ann")),
+            400,
+            "INVALID_PARAMETER",
+            "request_data",
+        ),
+        (
+            with("metadata", json!([1, 2])),
+            400,
+            "INVALID_PARAMETER",
+            "metadata",
+        ),
+        (
+            with("new_conversation", json!("yes")),
+            400,
+            "INVALID_PARAMETER",
+            "new_conversation",
+        ),
+        (
+            with("disposition_ids", json!("d1")),
+            400,
+            "INVALID_PARAMETER",
+            "disposition_ids",
+        ),
+        (
+            with("citation_schema_ids", json!([1])),
+            400,
+            "INVALID_PARAMETER",
+            "citation_schema_ids",
+        ),
+        (
+            with("time_out", json!("60")),
+            400,
+            "INVALID_PARAMETER",
+            "time_out",
+        ),
+        (
+            with("time_out", json!(-5)),
+            400,
+            "INVALID_PARAMETER",
+            "time_out",
+        ),
+        (
+            with("warning_time", json!(true)),
+            400,
+            "INVALID_PARAMETER",
+            "warning_time",
+        ),
+        (
+            with("webhook", json!("ftp://example.com")),
+            400,
+            "INVALID_PARAMETER",
+            "webhook",
+        ),
+        (
+            with("persona_version", json!("staging")),
+            400,
+            "INVALID_PARAMETER",
+            "persona_version",
+        ),
+        (
+            with("content_variables", json!("1=Ann")),
+            400,
+            "INVALID_PARAMETER",
+            "content_variables",
+        ),
+        (
+            with("pathway_version", json!({"v": 1})),
+            400,
+            "INVALID_PARAMETER",
+            "pathway_version",
+        ),
     ];
     for (body, status, code, field) in cases {
         let got = app.post("/v1/sms/send", &app.key, &body).await;
         let msg = assert_error(&got, status, code);
-        assert!(msg.contains(field), "message {msg:?} should name {field:?} for {body}");
+        assert!(
+            msg.contains(field),
+            "message {msg:?} should name {field:?} for {body}"
+        );
     }
     // Not JSON at all, and JSON that is not an object.
     for raw in ["{\"user_number\":", "[1,2]", "\"text\""] {
-        let res = app.http.post(app.url("/v1/sms/send")).header("authorization", &app.key).body(raw).send().await.unwrap();
+        let res = app
+            .http
+            .post(app.url("/v1/sms/send"))
+            .header("authorization", &app.key)
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 400);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["errors"][0]["error"], "INVALID_JSON", "{raw}");
@@ -182,11 +371,17 @@ async fn message_length_is_counted_in_characters(b: Backend) {
     // 1,600 emoji are 1,600 characters but 6,400 bytes: accepted.
     let max = "😀".repeat(1600);
     let data = app.send(USER, &max).await;
-    let conv = app.conversation(data["conversation_id"].as_str().unwrap()).await;
+    let conv = app
+        .conversation(data["conversation_id"].as_str().unwrap())
+        .await;
     // 67 UTF-16 units per part, but a surrogate pair is never split: 33 emoji per part.
     assert_eq!(conv["messages"][0]["segments"], 49);
     let got = app
-        .post("/v1/sms/send", &app.key, &json!({"user_number": USER, "agent_number": AGENT, "agent_message": "a".repeat(1601)}))
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": AGENT, "agent_message": "a".repeat(1601)}),
+        )
         .await;
     let msg = assert_error(&got, 400, "INVALID_PARAMETER");
     assert!(msg.contains("1600") && msg.contains("1601"), "{msg}");
@@ -211,7 +406,11 @@ async fn warning_must_come_before_timeout(b: Backend) {
         .post("/v1/sms/send", &app.key, &json!({"user_number": USER, "agent_number": AGENT, "agent_message": "y", "warning_time": 90}))
         .await;
     assert_error(&got, 400, "INVALID_TIMEOUT_CONFIG");
-    assert_eq!(app.store.queue_depth(i64::MAX).await.unwrap().queued, 1, "the refused send queued nothing");
+    assert_eq!(
+        app.store.queue_depth(i64::MAX).await.unwrap().queued,
+        1,
+        "the refused send queued nothing"
+    );
 }
 
 async fn without_agent_message_there_is_no_reply_source(b: Backend) {
@@ -226,15 +425,36 @@ async fn without_agent_message_there_is_no_reply_source(b: Backend) {
 async fn authentication_is_required(b: Backend) {
     let app = TestApp::spawn(b).await;
     let body = json!({"user_number": USER, "agent_number": AGENT, "agent_message": "hi"});
-    let no_header = app.http.post(app.url("/v1/sms/send")).json(&body).send().await.unwrap();
+    let no_header = app
+        .http
+        .post(app.url("/v1/sms/send"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_header.status(), 401);
     let body401: Value = no_header.json().await.unwrap();
-    assert_eq!(body401, json!({"data": null, "errors": [{"error": "AUTH_FAILURE", "message": "Unauthorized"}]}));
-    assert_error(&app.post("/v1/sms/send", "pk_wrong", &body).await, 401, "AUTH_FAILURE");
-    assert_error(&app.post("/v1/sms/send", "", &body).await, 401, "AUTH_FAILURE");
+    assert_eq!(
+        body401,
+        json!({"data": null, "errors": [{"error": "AUTH_FAILURE", "message": "Unauthorized"}]})
+    );
+    assert_error(
+        &app.post("/v1/sms/send", "pk_wrong", &body).await,
+        401,
+        "AUTH_FAILURE",
+    );
+    assert_error(
+        &app.post("/v1/sms/send", "", &body).await,
+        401,
+        "AUTH_FAILURE",
+    );
     // Bland's raw form and the Bearer form both work.
-    let (s, _) = app.post("/v1/sms/send", &format!("Bearer {}", app.key), &body).await;
+    let (s, _) = app
+        .post("/v1/sms/send", &format!("Bearer {}", app.key), &body)
+        .await;
     assert_eq!(s, 200);
-    let (s, _) = app.post("/v1/sms/send", &format!("bearer {}", app.key), &body).await;
+    let (s, _) = app
+        .post("/v1/sms/send", &format!("bearer {}", app.key), &body)
+        .await;
     assert_eq!(s, 200);
 }
