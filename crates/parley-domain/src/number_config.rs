@@ -40,6 +40,15 @@ impl<T> Patch<T> {
     }
 
     /// Converts the value, keeping absent and null as they are.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Patch::Absent => Patch::Absent,
+            Patch::Null => Patch::Null,
+            Patch::Value(v) => Patch::Value(f(v)),
+        }
+    }
+
+    /// Converts the value, keeping absent and null as they are, or fails.
     pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Patch<U>, E> {
         Ok(match self {
             Patch::Absent => Patch::Absent,
