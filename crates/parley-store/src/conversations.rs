@@ -20,7 +20,7 @@ pub use list::{
     SortField, TextField, TextOp,
 };
 pub use manage::SetActiveOutcome;
-use pair::{bump_message_count, open_for_pair, Pair};
+use pair::{active_conversation, create_conversation, touch_conversation, Pair};
 
 use crate::{
     idempotency::{self, Claim},
@@ -187,45 +187,14 @@ const MESSAGE_COLUMNS: &str =
 impl Store {
     /// The whole of `POST /v1/sms/send` that must be atomic: idempotency check, finding or
     /// creating the pair's conversation, storing the settings, and queueing the message.
+    ///
+    /// On SQLite, concurrent sends share one transaction (group commit, see `batcher`):
+    /// SQLite has a single writer, and a commit per request would cap throughput.
     pub async fn accept_send(&self, req: &SendRequest) -> Result<SendOutcome> {
-        let mut tx = self.writer.begin().await?;
-        if let Some((key, hash)) = &req.idempotency {
-            match idempotency::claim(&mut tx, &req.org_id, key, hash, req.now).await? {
-                Claim::Fresh => {}
-                Claim::Replayed(acc) => {
-                    tx.rollback().await?;
-                    return Ok(SendOutcome::Replayed(acc));
-                }
-                Claim::Reused => {
-                    tx.rollback().await?;
-                    return Ok(SendOutcome::KeyReused);
-                }
-            }
+        if let Some(batcher) = &self.send_batcher {
+            return batcher.submit(req.clone()).await;
         }
-        let pair = req.pair();
-        let opened = open_for_pair(
-            &mut tx,
-            &pair,
-            req.new_conversation,
-            &req.fields,
-            &req.number_timeouts,
-            req.now,
-        )
-        .await?;
-        let conversation_id = match opened {
-            Ok(id) => id,
-            Err(e) => {
-                tx.rollback().await?;
-                return Ok(SendOutcome::InvalidTimeout(e));
-            }
-        };
-        let accepted =
-            insert_outbound(&mut tx, &pair, &conversation_id, &req.outbound, req.now).await?;
-        if let Some((key, _)) = &req.idempotency {
-            idempotency::record(&mut tx, &req.org_id, key, &accepted).await?;
-        }
-        tx.commit().await?;
-        Ok(SendOutcome::Accepted(accepted))
+        accept_alone(&self.writer, req).await
     }
 
     /// Stores a message a user sent to one of the org's numbers, on the pair's active
@@ -238,11 +207,13 @@ impl Store {
             channel: &m.channel,
         };
         let mut tx = self.writer.begin().await?;
-        let conversation_id = match pair::active_conversation(&mut tx, &pair).await? {
-            Some(c) => c.id,
+        let conversation_id = match active_conversation(&mut tx, &pair).await? {
+            Some(c) => {
+                touch_conversation(&mut tx, &c, &ConversationFields::default(), m.now).await?;
+                c.id
+            }
             None => {
-                pair::create_conversation(&mut tx, &pair, &ConversationFields::default(), m.now)
-                    .await?
+                create_conversation(&mut tx, &pair, &ConversationFields::default(), m.now).await?
             }
         };
         let message_id: i64 = sqlx::query(
@@ -263,7 +234,6 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        bump_message_count(&mut tx, &conversation_id, m.now).await?;
         tx.commit().await?;
         Ok((conversation_id, message_id))
     }
@@ -299,6 +269,57 @@ impl Store {
     }
 }
 
+/// One send in its own transaction.
+pub(crate) async fn accept_alone(pool: &sqlx::AnyPool, req: &SendRequest) -> Result<SendOutcome> {
+    let mut tx = pool.begin().await?;
+    let outcome = accept_in(&mut tx, req).await?;
+    match outcome {
+        SendOutcome::Accepted(_) => tx.commit().await?,
+        _ => tx.rollback().await?,
+    }
+    Ok(outcome)
+}
+
+/// One send inside `tx`. Every outcome other than `Accepted` is decided before the first
+/// write, so several sends can share a transaction without savepoints; an `Err` may leave
+/// partial writes and requires rolling `tx` back.
+pub(crate) async fn accept_in(
+    tx: &mut Transaction<'_, Any>,
+    req: &SendRequest,
+) -> Result<SendOutcome> {
+    let pair = req.pair();
+    let existing = if req.new_conversation {
+        None
+    } else {
+        active_conversation(tx, &pair).await?
+    };
+    if let Err(e) = pair::check_timeouts(existing.as_ref(), &req.fields, &req.number_timeouts) {
+        return Ok(SendOutcome::InvalidTimeout(e));
+    }
+    if let Some((key, hash)) = &req.idempotency {
+        // The claim's insert is the first write, and it only happens when the key is new.
+        match idempotency::claim(tx, &req.org_id, key, hash, req.now).await? {
+            Claim::Fresh => {}
+            Claim::Replayed(acc) => return Ok(SendOutcome::Replayed(acc)),
+            Claim::Reused => return Ok(SendOutcome::KeyReused),
+        }
+    }
+    let conversation_id = pair::open(
+        tx,
+        &pair,
+        existing,
+        req.new_conversation,
+        &req.fields,
+        req.now,
+    )
+    .await?;
+    let accepted = insert_outbound(tx, &pair, &conversation_id, &req.outbound, req.now).await?;
+    if let Some((key, _)) = &req.idempotency {
+        idempotency::record(tx, &req.org_id, key, &accepted).await?;
+    }
+    Ok(SendOutcome::Accepted(accepted))
+}
+
 impl SendRequest {
     fn pair(&self) -> Pair<'_> {
         Pair {
@@ -310,8 +331,8 @@ impl SendRequest {
     }
 }
 
-/// Queues an outbound message for dispatch on a conversation of `pair`, counting it on the
-/// conversation.
+/// Queues an outbound message for dispatch on a conversation of `pair`. The caller has
+/// already counted it on the conversation (`pair::open` or `touch_conversation`).
 async fn insert_outbound(
     tx: &mut Transaction<'_, Any>,
     pair: &Pair<'_>,
@@ -344,7 +365,6 @@ async fn insert_outbound(
     .fetch_one(&mut **tx)
     .await?
     .try_get("id")?;
-    bump_message_count(tx, conversation_id, now).await?;
     Ok(Accepted {
         conversation_id: conversation_id.to_owned(),
         message_id,

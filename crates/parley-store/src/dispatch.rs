@@ -24,6 +24,9 @@ pub struct DispatchOptions {
     pub lease_ms: i64,
     /// Upper bound of messages claimed per sender per call.
     pub max_per_sender: i64,
+    /// Upper bound of messages claimed in all: a worker must never claim more than it can
+    /// start sending before the leases run out.
+    pub max_total: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -91,6 +94,10 @@ impl Store {
 
         let mut claimed = Vec::new();
         for s in senders {
+            let room = o.max_total - claimed.len() as i64;
+            if room <= 0 {
+                break;
+            }
             sqlx::query("INSERT INTO sender_pacing (phone_number, next_free_us) VALUES ($1, 0) ON CONFLICT (phone_number) DO NOTHING")
                 .bind(&s.phone_number)
                 .execute(&mut *tx)
@@ -113,7 +120,7 @@ impl Store {
                 continue;
             }
             let fits = (horizon_end_us - first) / Pacer::cost_us(1, s.mps).max(1) + 1;
-            let limit = fits.min(o.max_per_sender).max(1);
+            let limit = fits.min(o.max_per_sender).min(room).max(1);
             let sql = format!(
                 "SELECT m.id, m.org_id, m.conversation_id, m.from_number, m.to_number, m.body, m.channel, m.segments, \
                  m.content_sid, m.content_variables, m.attempts + 1 AS attempts, 0 AS scheduled_at, '' AS carrier \

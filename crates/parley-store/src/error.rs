@@ -5,7 +5,7 @@ use thiserror::Error;
 pub enum StoreError {
     /// The database could not be reached or is overloaded; retrying later may work.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(String),
     /// A uniqueness rule was violated (for example a number that already exists).
     #[error("conflict: {0}")]
     Conflict(String),
@@ -31,7 +31,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
@@ -43,7 +43,7 @@ impl From<sqlx::Error> for StoreError {
                     Some("5" | "6" | "57P01" | "57P02" | "57P03" | "53300")
                 ) =>
             {
-                StoreError::Unavailable(e)
+                StoreError::Unavailable(e.to_string())
             }
             _ => StoreError::Other(e),
         }

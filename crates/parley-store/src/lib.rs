@@ -10,6 +10,7 @@
 //! Times are Unix epoch milliseconds. JSON columns are TEXT holding serialized JSON.
 #![forbid(unsafe_code)]
 
+mod batcher;
 mod conversations;
 mod dispatch;
 mod error;
@@ -125,6 +126,8 @@ pub struct Store {
     writer: AnyPool,
     /// Plain reads. On PostgreSQL it is the same pool as the writer.
     reader: AnyPool,
+    /// Group commit for sends (SQLite only; PostgreSQL commits concurrently).
+    send_batcher: Option<batcher::SendBatcher>,
 }
 
 impl std::fmt::Debug for Store {
@@ -202,10 +205,12 @@ impl Store {
                 })
                 .connect_with(connect)
                 .await?;
+            let send_batcher = Some(batcher::SendBatcher::spawn(writer.clone()));
             Ok(Self {
                 dialect: Dialect::Sqlite,
                 writer,
                 reader,
+                send_batcher,
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -217,6 +222,7 @@ impl Store {
                 dialect: Dialect::Postgres,
                 writer: pool.clone(),
                 reader: pool,
+                send_batcher: None,
             })
         }
     }

@@ -67,6 +67,7 @@ both_backends!(
     sandbox_counts_repeat_handovers_once,
     inbound_lands_on_the_active_conversation,
     orgs_and_numbers_are_scoped,
+    concurrent_sends_share_commits_without_mixing_outcomes,
 );
 
 const T0: i64 = 1_700_000_000_000;
@@ -115,6 +116,7 @@ fn opts(now_ms: i64) -> DispatchOptions {
         horizon_ms: 1_000,
         lease_ms: 30_000,
         max_per_sender: 1_000,
+        max_total: 10_000,
     }
 }
 
@@ -461,4 +463,48 @@ async fn orgs_and_numbers_are_scoped(s: &Store) {
         .await
         .unwrap()
         .is_none());
+}
+
+async fn concurrent_sends_share_commits_without_mixing_outcomes(s: &Store) {
+    org_with_number(s, "o1", "+15550100000", 10.0).await;
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut r = send(
+                "o1",
+                "+15550100000",
+                &format!("+1555123{:04}", i % 30),
+                &format!("m{i}"),
+            );
+            if i % 7 == 0 {
+                // Refused: must write nothing, even when it shares a transaction with others.
+                r.fields.timeouts = TimeoutSettings {
+                    time_out: Some(10),
+                    warning_time: Some(20),
+                    ..Default::default()
+                };
+            }
+            if i % 11 == 0 {
+                r.idempotency = Some((format!("k{}", i % 2), format!("h{i}")));
+            }
+            (i, s.accept_send(&r).await.unwrap())
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        let (i, outcome) = t.await.unwrap();
+        match outcome {
+            SendOutcome::Accepted(_) => {
+                assert!(i % 7 != 0, "send {i} should have been refused");
+                accepted += 1;
+            }
+            SendOutcome::InvalidTimeout(_) => assert_eq!(i % 7, 0),
+            SendOutcome::KeyReused => assert_eq!(i % 11, 0),
+            SendOutcome::Replayed(_) => panic!("no two sends carry the same key and body"),
+        }
+    }
+    assert_eq!(s.queue_depth(i64::MAX).await.unwrap().queued, accepted);
+    // Each of the two keys was taken by exactly one accepted send.
+    assert_eq!(s.purge_idempotency_keys(i64::MAX).await.unwrap(), 2);
 }

@@ -28,20 +28,31 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    fn options(&self) -> DispatchOptions {
+    fn options(&self, max_total: usize) -> DispatchOptions {
         DispatchOptions {
             owner: self.owner.clone(),
             now_ms: self.clock.now_ms(),
             horizon_ms: self.cfg.horizon_ms,
             lease_ms: self.cfg.lease_ms,
             max_per_sender: self.cfg.max_per_sender,
+            max_total: i64::try_from(max_total).unwrap_or(i64::MAX),
         }
+    }
+
+    /// The instant after which this worker must not hand a claimed message to its carrier:
+    /// shortly before the lease ends, so no other worker can have claimed it meanwhile.
+    fn send_deadline(&self, c: &Claimed) -> i64 {
+        let margin = (self.cfg.lease_ms / 10).clamp(100, 2_000);
+        c.scheduled_at + self.cfg.lease_ms - margin
     }
 
     /// Claims what is due now and delivers it at once, one by one, ignoring slot times.
     /// Tests drive dispatch with this and a fake clock; slots are asserted from the store.
     pub async fn run_once(&self) -> parley_store::Result<usize> {
-        let claimed = self.store.claim_due_messages(&self.options()).await?;
+        let claimed = self
+            .store
+            .claim_due_messages(&self.options(self.cfg.concurrency.max(1)))
+            .await?;
         let n = claimed.len();
         for c in claimed {
             self.deliver(c).await;
@@ -56,10 +67,19 @@ impl Dispatcher {
         let min_gap = Duration::from_millis(self.cfg.min_claim_interval_ms);
         let poll = Duration::from_millis(self.cfg.poll_interval_ms.max(1));
         while !shutdown.is_cancelled() {
-            match self.store.claim_due_messages(&self.options()).await {
+            // Claim only what can start at once: a claimed message waiting for a free slot
+            // could outlive its lease and be claimed (and sent) a second time.
+            let free = slots.available_permits();
+            let claim = if free == 0 {
+                Ok(Vec::new())
+            } else {
+                self.store.claim_due_messages(&self.options(free)).await
+            };
+            match claim {
                 Ok(claimed) => {
                     for c in claimed {
-                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                        let Ok(permit) = slots.clone().try_acquire_owned() else {
+                            tracing::error!("claimed more messages than free send slots");
                             break;
                         };
                         let me = self.clone();
@@ -80,6 +100,14 @@ impl Dispatcher {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(min_gap) => {}
             }
+            if slots.available_permits() == 0 {
+                // Every slot is busy: wait for one to free up rather than for new work.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = in_flight.join_next() => {}
+                }
+                continue;
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = wake.notified() => {}
@@ -93,6 +121,17 @@ impl Dispatcher {
 
     #[tracing::instrument(skip_all, fields(message.id = c.id, carrier.name = %c.carrier, attempt = c.attempts))]
     pub async fn deliver(&self, c: Claimed) {
+        let deadline = self.send_deadline(&c);
+        let now = self.clock.now_ms();
+        if now >= deadline {
+            // Too late to be sure the lease is still ours; the message will be claimed again.
+            tracing::warn!(
+                late_ms = now - c.scheduled_at,
+                "lease ran out before the send; leaving it for a new claim"
+            );
+            metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
+            return;
+        }
         let result = match self.carriers.get(&c.carrier) {
             None => DeliveryResult::Failed {
                 status: MessageStatus::Failed,
@@ -110,9 +149,9 @@ impl Dispatcher {
                     content_sid: c.content_sid.clone(),
                     content_variables: c.content_variables.clone(),
                 };
-                // A call must finish well inside the lease, or another worker could take
-                // the message over while this call is still in flight.
-                let limit = Duration::from_millis((self.cfg.lease_ms / 2).max(500) as u64);
+                // A call must end before the lease does, or another worker could take the
+                // message over while this call is still in flight.
+                let limit = Duration::from_millis((deadline - now) as u64);
                 let outcome = tokio::time::timeout(limit, carrier.send(&msg))
                     .await
                     .unwrap_or_else(|_| {

@@ -1,5 +1,7 @@
 use serde_json::json;
 
+use parley_domain::clock::Clock;
+
 use crate::helpers::{Backend, TestApp, AGENT, USER};
 use parley_server::carriers::sandbox::{
     MAGIC_INVALID, MAGIC_NOT_MOBILE, MAGIC_UNAVAILABLE, MAGIC_UNDELIVERED,
@@ -11,6 +13,7 @@ crate::backend_tests!(
     undelivered_reports_are_recorded,
     a_conversation_s_messages_leave_in_order,
     numbers_without_a_configured_carrier_fail_clearly,
+    a_claim_held_past_its_lease_is_not_sent,
 );
 
 async fn status_of(app: &TestApp, data: &serde_json::Value) -> serde_json::Value {
@@ -136,4 +139,33 @@ async fn numbers_without_a_configured_carrier_fail_clearly(b: Backend) {
         (Some("failed"), Some("CARRIER_NOT_CONFIGURED"))
     );
     let _ = AGENT;
+}
+
+/// A worker that gets to a claimed message only after its lease ran out must not send it:
+/// another worker may have claimed it meanwhile. It is sent once, by the newer claim.
+async fn a_claim_held_past_its_lease_is_not_sent(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let data = app.send(USER, "once only").await;
+    let opts = parley_store::DispatchOptions {
+        owner: "slow-worker".into(),
+        now_ms: app.clock.now_ms(),
+        horizon_ms: 1_000,
+        lease_ms: 30_000,
+        max_per_sender: 100,
+        max_total: 100,
+    };
+    let stale = app.store.claim_due_messages(&opts).await.unwrap();
+    assert_eq!(stale.len(), 1);
+    app.clock.advance_ms(30_001);
+    // The lease expired: the regular worker claims and sends it...
+    app.drain().await;
+    assert_eq!(app.inbox(USER).await.len(), 1);
+    // ...and the slow worker, finally getting to its old claim, sends nothing.
+    app.app
+        .dispatcher
+        .deliver(stale.into_iter().next().unwrap())
+        .await;
+    let inbox = app.inbox(USER).await;
+    assert_eq!((inbox.len(), inbox[0]["attempts"].as_i64()), (1, Some(1)));
+    assert_eq!(inbox[0]["message_id"], data["message_id"]);
 }

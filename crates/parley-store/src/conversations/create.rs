@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::{
     insert_outbound,
-    pair::{bump_message_count, open_for_pair, Pair},
+    pair::{self, touch_conversation, Pair},
     Accepted, ConversationFields, ConversationRow, NewOutbound,
 };
 use crate::{
@@ -73,22 +73,24 @@ impl Store {
             channel: &req.channel,
         };
         let mut tx = self.writer.begin().await?;
-        let opened = open_for_pair(
+        let existing = if req.new_conversation {
+            None
+        } else {
+            pair::active_conversation(&mut tx, &pair).await?
+        };
+        if let Err(e) = pair::check_timeouts(existing.as_ref(), &req.fields, &req.number_timeouts) {
+            tx.rollback().await?;
+            return Ok(Err(e));
+        }
+        let conversation_id = pair::open(
             &mut tx,
             &pair,
+            existing,
             req.new_conversation,
             &req.fields,
-            &req.number_timeouts,
             req.now,
         )
         .await?;
-        let conversation_id = match opened {
-            Ok(id) => id,
-            Err(e) => {
-                tx.rollback().await?;
-                return Ok(Err(e));
-            }
-        };
         let (direction, from, to) = if req.sender == "USER" {
             ("inbound", &req.user_number, &req.agent_number)
         } else {
@@ -116,7 +118,6 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        bump_message_count(&mut tx, &conversation_id, req.now).await?;
         tx.commit().await?;
         Ok(Ok(Accepted {
             conversation_id,
@@ -172,6 +173,7 @@ impl Store {
             user_number: &c.user_number,
             channel: &c.channel,
         };
+        touch_conversation(&mut tx, &c, &ConversationFields::default(), req.now).await?;
         let accepted = insert_outbound(&mut tx, &pair, &c.id, &req.outbound, req.now).await?;
         if let Some((key, _)) = &req.idempotency {
             idempotency::record(&mut tx, &req.org_id, key, &accepted).await?;

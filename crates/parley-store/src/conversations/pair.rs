@@ -16,43 +16,43 @@ pub(crate) struct Pair<'a> {
     pub channel: &'a str,
 }
 
-/// Finds the pair's active conversation, or opens one (archiving the active one first when
-/// `new_conversation`), after checking that the merged timeout settings are valid.
-/// Returns the conversation id, or the timeout rule that failed, in which case nothing
-/// should be committed.
-pub(crate) async fn open_for_pair(
-    tx: &mut Transaction<'_, Any>,
-    pair: &Pair<'_>,
-    new_conversation: bool,
+/// Checks the rule every writer of timeout settings must keep: the merged settings
+/// (request, then what the conversation stores, then the number's) put the warning before
+/// the timeout. `existing` is the conversation the write will land on, if any.
+pub(crate) fn check_timeouts(
+    existing: Option<&ConversationRow>,
     fields: &ConversationFields,
     number_timeouts: &TimeoutSettings,
-    now: i64,
-) -> Result<Result<String, TimeoutError>> {
-    let existing = if new_conversation {
-        archive_active(tx, pair, now).await?;
-        None
-    } else {
-        active_conversation(tx, pair).await?
-    };
-    let stored = existing
-        .as_ref()
-        .map(ConversationRow::timeouts)
-        .unwrap_or_default();
-    if let Err(e) = fields
+) -> Result<(), TimeoutError> {
+    let stored = existing.map(ConversationRow::timeouts).unwrap_or_default();
+    fields
         .timeouts
         .over(&stored)
         .over(number_timeouts)
         .validate()
-    {
-        return Ok(Err(e));
+}
+
+/// Lands one new message's worth of state on the pair: archives the active conversation
+/// first when `new_conversation`, then updates `existing` or creates the conversation.
+/// Counts the message the caller is about to insert. Returns the conversation id.
+pub(crate) async fn open(
+    tx: &mut Transaction<'_, Any>,
+    pair: &Pair<'_>,
+    existing: Option<ConversationRow>,
+    new_conversation: bool,
+    fields: &ConversationFields,
+    now: i64,
+) -> Result<String> {
+    if new_conversation {
+        archive_active(tx, pair, now).await?;
     }
-    Ok(Ok(match existing {
+    Ok(match existing {
         Some(c) => {
-            update_fields(tx, &c, fields, now).await?;
+            touch_conversation(tx, &c, fields, now).await?;
             c.id
         }
         None => create_conversation(tx, pair, fields, now).await?,
-    }))
+    })
 }
 
 pub(crate) async fn active_conversation(
@@ -86,9 +86,9 @@ async fn archive_active(tx: &mut Transaction<'_, Any>, p: &Pair<'_>, now: i64) -
     Ok(())
 }
 
-/// Inserts the pair's active conversation. When a concurrent transaction created it first
-/// (only possible on PostgreSQL), the partial unique index makes ours a no-op and we use
-/// theirs.
+/// Inserts the pair's active conversation, counting the one message the caller is about to
+/// store. When a concurrent transaction created it first (only possible on PostgreSQL), the
+/// partial unique index makes ours a no-op and we use theirs.
 pub(crate) async fn create_conversation(
     tx: &mut Transaction<'_, Any>,
     p: &Pair<'_>,
@@ -98,10 +98,10 @@ pub(crate) async fn create_conversation(
     let id = uuid::Uuid::now_v7().to_string();
     let inserted = sqlx::query(
         "INSERT INTO conversations (id, org_id, user_number, agent_number, channel, is_active, created_at, updated_at, \
-         message_count, request_data, metadata, webhook, disposition_ids, citation_schema_ids, persona_id, \
-         persona_version, persona_settings, pathway_id, pathway_version, start_node_id, prompt, time_out, \
+         last_message_at, message_count, request_data, metadata, webhook, disposition_ids, citation_schema_ids, \
+         persona_id, persona_version, persona_settings, pathway_id, pathway_version, start_node_id, prompt, time_out, \
          timeout_message, warning_time, warning_message, current_node_id, variables) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $6, 0, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $6, 1, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
          $21, $22, $23, $24) \
          ON CONFLICT (org_id, agent_number, user_number, channel) WHERE is_active = 1 DO NOTHING RETURNING id",
     )
@@ -137,19 +137,20 @@ pub(crate) async fn create_conversation(
     let theirs = active_conversation(tx, p)
         .await?
         .ok_or_else(|| StoreError::Conflict("active conversation vanished during create".into()))?;
-    update_fields(tx, &theirs, f, now).await?;
+    touch_conversation(tx, &theirs, f, now).await?;
     Ok(theirs.id)
 }
 
-/// Overwrites the settings the request carried and keeps the rest.
-async fn update_fields(
+/// Records one more message on a conversation, overwriting the settings the request
+/// carried and keeping the rest. One statement, because it runs on every send.
+pub(crate) async fn touch_conversation(
     tx: &mut Transaction<'_, Any>,
     c: &ConversationRow,
     f: &ConversationFields,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE conversations SET updated_at = $1, \
+        "UPDATE conversations SET updated_at = $1, last_message_at = $1, message_count = message_count + 1, \
          request_data = COALESCE($2, request_data), metadata = COALESCE($3, metadata), \
          webhook = COALESCE($4, webhook), disposition_ids = COALESCE($5, disposition_ids), \
          citation_schema_ids = COALESCE($6, citation_schema_ids), persona_id = COALESCE($7, persona_id), \
@@ -199,21 +200,6 @@ fn merge_variables(stored: Option<&str>, request_data: Option<&Value>) -> Option
     };
     vars.extend(incoming.iter().map(|(k, v)| (k.clone(), v.clone())));
     Some(Value::Object(vars).to_string())
-}
-
-pub(crate) async fn bump_message_count(
-    tx: &mut Transaction<'_, Any>,
-    id: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE conversations SET message_count = message_count + 1, last_message_at = $1, updated_at = $1 WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]
