@@ -4,9 +4,17 @@
 
 mod helpers;
 
+mod conversation_send;
+mod conversations_create;
+mod conversations_filters;
+mod conversations_list;
+mod conversations_manage;
 mod cross_org;
+mod cross_org_matrix;
 mod dispatch;
 mod idempotency;
+mod number_config_sends;
+mod numbers;
 mod ops;
 mod sandbox;
 mod send;
