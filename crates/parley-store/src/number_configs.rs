@@ -16,7 +16,7 @@ use crate::{Result, Store, StoreError};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigUpdate {
     /// The merged, stored config.
-    Updated(NumberConfig),
+    Updated(Box<NumberConfig>),
     /// The org has no such number (it may belong to another org).
     NumberNotFound,
     /// The merged config breaks the timeout rule; nothing was written.
@@ -104,7 +104,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(ConfigUpdate::Updated(config))
+        Ok(ConfigUpdate::Updated(Box::new(config)))
     }
 
     /// Turns human mode on or off for one of the org's numbers. Returns whether the org has

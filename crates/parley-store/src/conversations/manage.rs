@@ -9,7 +9,7 @@ use crate::{Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetActiveOutcome {
-    Updated(ConversationRow),
+    Updated(Box<ConversationRow>),
     NotFound,
     /// Reactivating would make a second active conversation for the pair; this one is.
     PairBusy {
@@ -43,7 +43,7 @@ impl Store {
         };
         if (c.is_active != 0) == active {
             tx.commit().await?;
-            return Ok(SetActiveOutcome::Updated(c));
+            return Ok(SetActiveOutcome::Updated(Box::new(c)));
         }
         let update = if active {
             "UPDATE conversations SET is_active = 1, ended_reason = NULL, timed_out_at = NULL, updated_at = $1 \
@@ -84,7 +84,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
-        Ok(SetActiveOutcome::Updated(updated))
+        Ok(SetActiveOutcome::Updated(Box::new(updated)))
     }
 
     /// Deletes a conversation and all its messages for good. Returns how many messages went

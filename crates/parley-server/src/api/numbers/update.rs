@@ -215,7 +215,7 @@ pub(super) async fn apply_patch(
         .update_number_config(&org.id, number, channel.as_str(), patch, now)
         .await?
     {
-        ConfigUpdate::Updated(c) => Ok(c),
+        ConfigUpdate::Updated(c) => Ok(*c),
         ConfigUpdate::NumberNotFound => Err(ApiError::number_not_found(field, number)),
         ConfigUpdate::Invalid(e) => Err(ApiError::invalid_timeout(e.to_string())),
     }
