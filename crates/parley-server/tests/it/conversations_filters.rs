@@ -7,7 +7,7 @@ use parley_domain::clock::iso8601_ms;
 use serde_json::{json, Value};
 
 use crate::{
-    conversations_list::{seed, AGENT_1},
+    conversation_fixture::{seed, AGENT_1},
     helpers::{assert_error, enc, Backend, TestApp, T0},
 };
 
