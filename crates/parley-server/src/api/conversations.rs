@@ -135,6 +135,20 @@ pub struct ConversationEnvelope {
     pub errors: Option<()>,
 }
 
+/// The conversation id from a path. Bland answers a missing id with
+/// `CONVERSATION_ID_REQUIRED`, and a blank segment (`%20`) is the same mistake. An id with a
+/// NUL character cannot exist (PostgreSQL text cannot hold one), so it is simply not found.
+pub(crate) fn conversation_id(id: &str) -> Result<&str, ApiError> {
+    let id = id.trim();
+    if id.is_empty() {
+        Err(ApiError::conversation_id_required())
+    } else if id.contains('\0') {
+        Err(ApiError::conversation_not_found(id))
+    } else {
+        Ok(id)
+    }
+}
+
 #[utoipa::path(
     get, path = "/v1/sms/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id")),
@@ -150,11 +164,12 @@ pub async fn get_conversation(
     org: Org,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<ConversationOut>>, ApiError> {
+    let id = conversation_id(&id)?;
     let c = state
         .store
-        .conversation(&org.id, &id)
+        .conversation(&org.id, id)
         .await?
-        .ok_or_else(|| ApiError::conversation_not_found(&id))?;
+        .ok_or_else(|| ApiError::conversation_not_found(id))?;
     let messages = state.store.conversation_messages(&c.id).await?;
     let inbound_id = state
         .store

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod bad_input;
 mod conversation_fixture;
 mod conversation_send;
 mod conversations_create;

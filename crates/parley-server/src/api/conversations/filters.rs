@@ -6,7 +6,7 @@ use parley_domain::clock::parse_iso8601_ms;
 use parley_store::{CmpOp, Filter, IntField, TextField, TextOp};
 use serde_json::{Map, Value};
 
-use crate::api::error::ApiError;
+use crate::api::{error::ApiError, extract::nul_path};
 
 /// Filters per request; each becomes a clause of the query.
 pub const MAX_FILTERS: usize = 20;
@@ -29,6 +29,11 @@ pub fn parse_filters(raw: &str) -> Result<Vec<Filter>, ApiError> {
         Ok(Value::Array(items)) => items,
         _ => return Err(bad_shape()),
     };
+    if let Some(path) = nul_path(&Value::Array(items.clone())) {
+        return Err(ApiError::invalid(format!(
+            "filters{path} must not contain NUL characters"
+        )));
+    }
     if items.len() > MAX_FILTERS {
         return Err(ApiError::invalid(format!(
             "filters: at most {MAX_FILTERS} filters per request (got {})",

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::conversation_id;
 use crate::{
     api::{
         auth::Org,
@@ -22,17 +23,6 @@ use crate::{
 
 /// Most message ids one request may delete.
 pub const MAX_MESSAGE_IDS: usize = 1000;
-
-/// Bland answers a missing id with `CONVERSATION_ID_REQUIRED`; a blank path segment
-/// (`%20`) is the same mistake.
-fn conversation_id(id: &str) -> Result<&str, ApiError> {
-    let id = id.trim();
-    if id.is_empty() {
-        Err(ApiError::conversation_id_required())
-    } else {
-        Ok(id)
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PatchConversationIn {

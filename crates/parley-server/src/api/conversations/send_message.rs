@@ -13,6 +13,7 @@ use parley_store::{ConversationSend, ConversationSendOutcome, NewOutbound};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::conversation_id;
 use crate::{
     api::{
         auth::Org,
@@ -70,6 +71,7 @@ pub async fn send_on_conversation(
     headers: HeaderMap,
     body: BlandJson<SendMessageIn>,
 ) -> Result<Json<Envelope<SendMessageOut>>, ApiError> {
+    let id = conversation_id(&id)?.to_owned();
     let idempotency_key = check_idempotency_key(&headers)?;
     let b = body.value;
     let text = b
