@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod channel;
 pub mod clock;
 pub mod message_status;
+pub mod number_config;
 pub mod number_type;
 pub mod pacing;
 pub mod phone;

@@ -1,10 +1,31 @@
 //! Conversations and their messages: the send transaction, inbound storage, reads.
+//!
+//! Submodules hold the other operations on the same tables: `pair` (the one-active-per-pair
+//! rule shared by every writer), `create` (`/v1/sms/create` and sending on a conversation),
+//! `list` and `filter_sql` (the paginated list), `manage` (activate, delete, hide).
+
+mod create;
+mod filter_sql;
+mod list;
+mod manage;
+mod pair;
 
 use parley_domain::timeouts::{TimeoutError, TimeoutSettings};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 
-use crate::{json_text, parse_json, Result, Store};
+pub use create::{ConversationSend, ConversationSendOutcome, CreateRequest};
+pub use list::{
+    CmpOp, ConversationListQuery, ConversationPage, Filter, IntField, ListedConversation,
+    SortField, TextField, TextOp,
+};
+pub use manage::SetActiveOutcome;
+use pair::{active_conversation, create_conversation, touch_conversation, Pair};
+
+use crate::{
+    idempotency::{self, Claim},
+    json_text, parse_json, Result, Store,
+};
 
 /// Conversation settings a send (or create) may carry. `None` keeps the stored value.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +42,8 @@ pub struct ConversationFields {
     pub pathway_version: Option<String>,
     pub start_node_id: Option<String>,
     pub prompt: Option<String>,
+    /// The pathway node the conversation stands at (`/v1/sms/create` sets it explicitly).
+    pub current_node_id: Option<String>,
     pub timeouts: TimeoutSettings,
 }
 
@@ -84,7 +107,7 @@ pub struct InboundMessage {
     pub now: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConversationRow {
     pub id: String,
     pub org_id: String,
@@ -152,11 +175,14 @@ pub struct MessageRow {
     pub created_at: i64,
     pub sent_at: Option<i64>,
     pub delivered_at: Option<i64>,
+    /// Set by `/v1/sms/clear`: still shown, left out of the agent's context.
+    pub hidden_from_ai: i64,
 }
 
 const MESSAGE_COLUMNS: &str =
     "id, conversation_id, direction, sender, body, from_number, to_number, channel, status, \
-     error_code, provider_sid, encoding, segments, attempts, created_at, sent_at, delivered_at";
+     error_code, provider_sid, encoding, segments, attempts, created_at, sent_at, delivered_at, \
+     hidden_from_ai";
 
 impl Store {
     /// The whole of `POST /v1/sms/send` that must be atomic: idempotency check, finding or
@@ -194,7 +220,7 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         let conversation_id = match active_conversation(&mut tx, &pair).await? {
             Some(c) => {
-                touch_conversation(&mut tx, &c.id, &ConversationFields::default(), m.now).await?;
+                touch_conversation(&mut tx, &c, &ConversationFields::default(), m.now).await?;
                 c.id
             }
             None => {
@@ -253,15 +279,6 @@ impl Store {
             .fetch_optional(&self.reader)
             .await?)
     }
-
-    /// Forgets idempotency records older than `before` (epoch ms).
-    pub async fn purge_idempotency_keys(&self, before: i64) -> Result<u64> {
-        let r = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(before)
-            .execute(&self.writer)
-            .await?;
-        Ok(r.rows_affected())
-    }
 }
 
 /// One send in its own transaction.
@@ -288,104 +305,31 @@ pub(crate) async fn accept_in(
     } else {
         active_conversation(tx, &pair).await?
     };
-    let stored = existing
-        .as_ref()
-        .map(ConversationRow::timeouts)
-        .unwrap_or_default();
-    if let Err(e) = req
-        .fields
-        .timeouts
-        .over(&stored)
-        .over(&req.number_timeouts)
-        .validate()
-    {
+    if let Err(e) = pair::check_timeouts(existing.as_ref(), &req.fields, &req.number_timeouts) {
         return Ok(SendOutcome::InvalidTimeout(e));
     }
     if let Some((key, hash)) = &req.idempotency {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (org_id, key, request_hash, response, created_at) \
-             VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (org_id, key) DO NOTHING RETURNING key",
-        )
-        .bind(&req.org_id)
-        .bind(key)
-        .bind(hash)
-        .bind(req.now)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if inserted.is_none() {
-            // Another request with this key committed first (on PostgreSQL the insert
-            // above waited for it). Answer from its record and write nothing.
-            let row = sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE org_id = $1 AND key = $2")
-                .bind(&req.org_id)
-                .bind(key)
-                .fetch_one(&mut **tx)
-                .await?;
-            let stored_hash: String = row.try_get("request_hash")?;
-            let response: Option<String> = row.try_get("response")?;
-            return Ok(match response.and_then(|r| serde_json::from_str(&r).ok()) {
-                Some(acc) if stored_hash == *hash => SendOutcome::Replayed(acc),
-                _ => SendOutcome::KeyReused,
-            });
+        // The claim's insert is the first write, and it only happens when the key is new.
+        match idempotency::claim(tx, &req.org_id, key, hash, req.now).await? {
+            Claim::Fresh => {}
+            Claim::Replayed(acc) => return Ok(SendOutcome::Replayed(acc)),
+            Claim::Reused => return Ok(SendOutcome::KeyReused),
         }
     }
-    if req.new_conversation {
-        archive_active(tx, &pair, req.now).await?;
-    }
-    let conversation_id = match existing {
-        Some(c) => {
-            touch_conversation(tx, &c.id, &req.fields, req.now).await?;
-            c.id
-        }
-        None => create_conversation(tx, &pair, &req.fields, req.now).await?,
-    };
-    let workflow_id = uuid::Uuid::new_v4().to_string();
-    let o = &req.outbound;
-    let message_id: i64 = sqlx::query(
-        "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
-         status, encoding, segments, content_sid, content_variables, workflow_id, priority, attempts, \
-         next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, 0, $14, $14, $14) \
-         RETURNING id",
+    let conversation_id = pair::open(
+        tx,
+        &pair,
+        existing,
+        req.new_conversation,
+        &req.fields,
+        req.now,
     )
-    .bind(&req.org_id)
-    .bind(&conversation_id)
-    .bind(&o.sender)
-    .bind(&o.body)
-    .bind(&req.agent_number)
-    .bind(&req.user_number)
-    .bind(&req.channel)
-    .bind(&o.encoding)
-    .bind(o.segments)
-    .bind(&o.content_sid)
-    .bind(json_text(&o.content_variables))
-    .bind(&workflow_id)
-    .bind(o.priority)
-    .bind(req.now)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("id")?;
-    let accepted = Accepted {
-        conversation_id,
-        message_id,
-        workflow_id,
-    };
+    .await?;
+    let accepted = insert_outbound(tx, &pair, &conversation_id, &req.outbound, req.now).await?;
     if let Some((key, _)) = &req.idempotency {
-        sqlx::query("UPDATE idempotency_keys SET response = $1 WHERE org_id = $2 AND key = $3")
-            .bind(serde_json::to_string(&accepted).expect("plain struct serializes"))
-            .bind(&req.org_id)
-            .bind(key)
-            .execute(&mut **tx)
-            .await?;
+        idempotency::record(tx, &req.org_id, key, &accepted).await?;
     }
     Ok(SendOutcome::Accepted(accepted))
-}
-
-/// The key that identifies a conversation thread: at most one is active per pair.
-struct Pair<'a> {
-    org_id: &'a str,
-    agent_number: &'a str,
-    user_number: &'a str,
-    channel: &'a str,
 }
 
 impl SendRequest {
@@ -399,129 +343,43 @@ impl SendRequest {
     }
 }
 
-async fn active_conversation(
+/// Queues an outbound message for dispatch on a conversation of `pair`. The caller has
+/// already counted it on the conversation (`pair::open` or `touch_conversation`).
+async fn insert_outbound(
     tx: &mut Transaction<'_, Any>,
-    p: &Pair<'_>,
-) -> Result<Option<ConversationRow>> {
-    Ok(sqlx::query_as::<_, ConversationRow>(
-        "SELECT * FROM conversations \
-         WHERE org_id = $1 AND agent_number = $2 AND user_number = $3 AND channel = $4 AND is_active = 1",
-    )
-    .bind(p.org_id)
-    .bind(p.agent_number)
-    .bind(p.user_number)
-    .bind(p.channel)
-    .fetch_optional(&mut **tx)
-    .await?)
-}
-
-async fn archive_active(tx: &mut Transaction<'_, Any>, p: &Pair<'_>, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE conversations SET is_active = 0, ended_reason = 'archived', updated_at = $1 \
-         WHERE org_id = $2 AND agent_number = $3 AND user_number = $4 AND channel = $5 AND is_active = 1",
-    )
-    .bind(now)
-    .bind(p.org_id)
-    .bind(p.agent_number)
-    .bind(p.user_number)
-    .bind(p.channel)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Inserts the pair's active conversation. When a concurrent transaction created it first
-/// (only possible on PostgreSQL), the partial unique index makes ours a no-op and we use
-/// theirs.
-async fn create_conversation(
-    tx: &mut Transaction<'_, Any>,
-    p: &Pair<'_>,
-    f: &ConversationFields,
+    pair: &Pair<'_>,
+    conversation_id: &str,
+    o: &NewOutbound,
     now: i64,
-) -> Result<String> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let inserted = sqlx::query(
-        "INSERT INTO conversations (id, org_id, user_number, agent_number, channel, is_active, created_at, updated_at, \
-         last_message_at, message_count, request_data, metadata, webhook, disposition_ids, citation_schema_ids, \
-         persona_id, persona_version, persona_settings, pathway_id, pathway_version, start_node_id, prompt, time_out, \
-         timeout_message, warning_time, warning_message) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $6, 1, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22) \
-         ON CONFLICT (org_id, agent_number, user_number, channel) WHERE is_active = 1 DO NOTHING RETURNING id",
+) -> Result<Accepted> {
+    let workflow_id = uuid::Uuid::new_v4().to_string();
+    let message_id: i64 = sqlx::query(
+        "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
+         status, encoding, segments, content_sid, content_variables, workflow_id, priority, attempts, \
+         next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, 0, $14, $14, $14) \
+         RETURNING id",
     )
-    .bind(&id)
-    .bind(p.org_id)
-    .bind(p.user_number)
-    .bind(p.agent_number)
-    .bind(p.channel)
+    .bind(pair.org_id)
+    .bind(conversation_id)
+    .bind(&o.sender)
+    .bind(&o.body)
+    .bind(pair.agent_number)
+    .bind(pair.user_number)
+    .bind(pair.channel)
+    .bind(&o.encoding)
+    .bind(o.segments)
+    .bind(&o.content_sid)
+    .bind(json_text(&o.content_variables))
+    .bind(&workflow_id)
+    .bind(o.priority)
     .bind(now)
-    .bind(json_text(&f.request_data))
-    .bind(json_text(&f.metadata))
-    .bind(&f.webhook)
-    .bind(json_text(&f.disposition_ids))
-    .bind(json_text(&f.citation_schema_ids))
-    .bind(&f.persona_id)
-    .bind(&f.persona_version)
-    .bind(json_text(&f.persona_settings))
-    .bind(&f.pathway_id)
-    .bind(&f.pathway_version)
-    .bind(&f.start_node_id)
-    .bind(&f.prompt)
-    .bind(f.timeouts.time_out)
-    .bind(&f.timeouts.timeout_message)
-    .bind(f.timeouts.warning_time)
-    .bind(&f.timeouts.warning_message)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if inserted.is_some() {
-        return Ok(id);
-    }
-    let theirs = active_conversation(tx, p).await?.ok_or_else(|| {
-        crate::StoreError::Conflict("active conversation vanished during create".into())
-    })?;
-    touch_conversation(tx, &theirs.id, f, now).await?;
-    Ok(theirs.id)
-}
-
-/// Records one more message on a conversation, overwriting the settings the request
-/// carried and keeping the rest. One statement, because it runs on every send.
-async fn touch_conversation(
-    tx: &mut Transaction<'_, Any>,
-    id: &str,
-    f: &ConversationFields,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE conversations SET updated_at = $1, last_message_at = $1, message_count = message_count + 1, \
-         request_data = COALESCE($2, request_data), metadata = COALESCE($3, metadata), \
-         webhook = COALESCE($4, webhook), disposition_ids = COALESCE($5, disposition_ids), \
-         citation_schema_ids = COALESCE($6, citation_schema_ids), persona_id = COALESCE($7, persona_id), \
-         persona_version = COALESCE($8, persona_version), persona_settings = COALESCE($9, persona_settings), \
-         pathway_id = COALESCE($10, pathway_id), pathway_version = COALESCE($11, pathway_version), \
-         start_node_id = COALESCE($12, start_node_id), prompt = COALESCE($13, prompt), \
-         time_out = COALESCE($14, time_out), timeout_message = COALESCE($15, timeout_message), \
-         warning_time = COALESCE($16, warning_time), warning_message = COALESCE($17, warning_message) \
-         WHERE id = $18",
-    )
-    .bind(now)
-    .bind(json_text(&f.request_data))
-    .bind(json_text(&f.metadata))
-    .bind(&f.webhook)
-    .bind(json_text(&f.disposition_ids))
-    .bind(json_text(&f.citation_schema_ids))
-    .bind(&f.persona_id)
-    .bind(&f.persona_version)
-    .bind(json_text(&f.persona_settings))
-    .bind(&f.pathway_id)
-    .bind(&f.pathway_version)
-    .bind(&f.start_node_id)
-    .bind(&f.prompt)
-    .bind(f.timeouts.time_out)
-    .bind(&f.timeouts.timeout_message)
-    .bind(f.timeouts.warning_time)
-    .bind(&f.timeouts.warning_message)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")?;
+    Ok(Accepted {
+        conversation_id: conversation_id.to_owned(),
+        message_id,
+        workflow_id,
+    })
 }

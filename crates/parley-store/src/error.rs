@@ -11,6 +11,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// Stored data that Parley wrote cannot be read back (edited by hand, or a bug).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
     #[error("database error: {0}")]
     Other(#[source] sqlx::Error),
 }

@@ -15,7 +15,9 @@ mod carrier;
 mod conversations;
 mod dispatch;
 mod error;
+mod idempotency;
 mod jobs;
+mod number_configs;
 mod orgs;
 mod pacing;
 mod sandbox;
@@ -29,14 +31,17 @@ use sqlx::{
 
 pub use carrier::{CallbackTarget, NumberSending};
 pub use conversations::{
-    Accepted, ConversationFields, ConversationRow, InboundMessage, MessageRow, NewOutbound,
-    SendOutcome, SendRequest,
+    Accepted, CmpOp, ConversationFields, ConversationListQuery, ConversationPage, ConversationRow,
+    ConversationSend, ConversationSendOutcome, CreateRequest, Filter, InboundMessage, IntField,
+    ListedConversation, MessageRow, NewOutbound, SendOutcome, SendRequest, SetActiveOutcome,
+    SortField, TextField, TextOp,
 };
 pub use dispatch::{
     Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
 };
 pub use error::StoreError;
 pub use jobs::Job;
+pub use number_configs::{ConfigUpdate, NumberOverview};
 pub use orgs::{NumberRow, OrgRow};
 pub use pacing::SenderBacklog;
 pub use sandbox::{SandboxAccept, SandboxMessage};
@@ -56,6 +61,44 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Row lock for a read-modify-write. SQLite's single writer already serializes it.
+    fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Byte-order comparison for a text expression. SQLite compares bytes already;
+    /// PostgreSQL follows the database locale unless told otherwise, which would make the
+    /// same request return different pages on the two backends.
+    fn collate_c(self, expr: &str) -> String {
+        match self {
+            Dialect::Sqlite => expr.to_owned(),
+            Dialect::Postgres => format!("{expr} COLLATE \"C\""),
+        }
+    }
+
+    /// Makes NULL the smallest value in an `ORDER BY` term, as SQLite always does
+    /// (PostgreSQL's default is the largest).
+    fn nulls_smallest(self, descending: bool) -> &'static str {
+        match (self, descending) {
+            (Dialect::Sqlite, _) => "",
+            (Dialect::Postgres, false) => " NULLS FIRST",
+            (Dialect::Postgres, true) => " NULLS LAST",
+        }
+    }
+
+    /// First statement of a read transaction whose queries must see one snapshot. SQLite
+    /// (WAL) gives every read transaction a snapshot; PostgreSQL's default isolation takes
+    /// a new one per statement.
+    fn snapshot_read(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
         }
     }
 }

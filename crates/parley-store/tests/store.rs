@@ -70,6 +70,13 @@ both_backends!(
     concurrent_sends_share_commits_without_mixing_outcomes,
 );
 
+// Suites for number configs and the conversation operations beyond sending; they share the
+// helpers of this file.
+#[path = "store/conversations.rs"]
+mod conversations;
+#[path = "store/number_configs.rs"]
+mod number_configs;
+
 const T0: i64 = 1_700_000_000_000;
 
 async fn org_with_number(s: &Store, org: &str, number: &str, mps: f64) {

@@ -1,4 +1,14 @@
-//! `GET /v1/sms/conversations/{id}`: one conversation and its messages (spec 2.11).
+//! `GET /v1/sms/conversations/{id}`: one conversation and its messages (spec 2.11), and the
+//! shapes shared by the other conversation endpoints in the submodules: `list` (spec 2.10)
+//! with its `filters` parser, `create` (2.2), `manage` (2.12 to 2.14), `send_message`
+//! (2.15) and `pairs` (the legacy 2.21 and 2.22).
+
+pub mod create;
+pub mod filters;
+pub mod list;
+pub mod manage;
+pub mod pairs;
+pub mod send_message;
 
 use axum::{
     extract::{Path, State},
@@ -32,6 +42,8 @@ pub struct MessageOut {
     pub encoding: String,
     /// Parley extension: SMS segments the text occupies.
     pub segments: i64,
+    /// Parley extension: hidden from the agent's context by `/v1/sms/clear`.
+    pub hidden_from_ai: bool,
 }
 
 impl From<MessageRow> for MessageOut {
@@ -47,6 +59,7 @@ impl From<MessageRow> for MessageOut {
             error_code: m.error_code,
             encoding: m.encoding,
             segments: m.segments,
+            hidden_from_ai: m.hidden_from_ai != 0,
         }
     }
 }
@@ -70,6 +83,10 @@ pub struct ConversationOut {
     #[schema(value_type = Option<Object>)]
     pub citation_variables: Option<Value>,
     pub disposition_tag: Option<String>,
+    /// The org that owns the conversation (Bland's example field).
+    pub user_id: String,
+    /// Id of the agent number's record (Bland's example field).
+    pub inbound_id: Option<i64>,
     pub last_message_at: Option<String>,
     pub message_count: i64,
     #[schema(value_type = Option<Object>)]
@@ -82,8 +99,10 @@ pub struct ConversationOut {
 }
 
 impl ConversationOut {
-    pub fn new(c: ConversationRow, messages: Vec<MessageRow>) -> Self {
+    pub fn new(c: ConversationRow, inbound_id: Option<i64>, messages: Vec<MessageRow>) -> Self {
         Self {
+            user_id: c.org_id.clone(),
+            inbound_id,
             variables: c.json(&c.variables),
             request_data: c.json(&c.request_data),
             metadata: c.json(&c.metadata),
@@ -116,6 +135,20 @@ pub struct ConversationEnvelope {
     pub errors: Option<()>,
 }
 
+/// The conversation id from a path. Bland answers a missing id with
+/// `CONVERSATION_ID_REQUIRED`, and a blank segment (`%20`) is the same mistake. An id with a
+/// NUL character cannot exist (PostgreSQL text cannot hold one), so it is simply not found.
+pub(crate) fn conversation_id(id: &str) -> Result<&str, ApiError> {
+    let id = id.trim();
+    if id.is_empty() {
+        Err(ApiError::conversation_id_required())
+    } else if id.contains('\0') {
+        Err(ApiError::conversation_not_found(id))
+    } else {
+        Ok(id)
+    }
+}
+
 #[utoipa::path(
     get, path = "/v1/sms/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id")),
@@ -131,11 +164,17 @@ pub async fn get_conversation(
     org: Org,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<ConversationOut>>, ApiError> {
+    let id = conversation_id(&id)?;
     let c = state
         .store
-        .conversation(&org.id, &id)
+        .conversation(&org.id, id)
         .await?
-        .ok_or_else(|| ApiError::conversation_not_found(&id))?;
+        .ok_or_else(|| ApiError::conversation_not_found(id))?;
     let messages = state.store.conversation_messages(&c.id).await?;
-    Ok(ok(ConversationOut::new(c, messages)))
+    let inbound_id = state
+        .store
+        .number_for_org(&org.id, &c.agent_number)
+        .await?
+        .map(|n| n.id);
+    Ok(ok(ConversationOut::new(c, inbound_id, messages)))
 }

@@ -83,6 +83,35 @@ impl ApiError {
         )
     }
 
+    /// A number field (`phone_number`, `from`, …) names no number of the caller's org. The
+    /// answer is the same whether the number exists in another org or nowhere.
+    pub fn number_not_found(field: &str, number: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "AGENT_NUMBER_NOT_FOUND",
+            format!("{field} {number} is not one of your numbers"),
+        )
+    }
+
+    pub fn conversation_id_required() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "CONVERSATION_ID_REQUIRED",
+            "a conversation id is required in the path",
+        )
+    }
+
+    /// Reactivating a conversation whose pair already has another active one.
+    pub fn active_conversation_exists(active_id: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "ACTIVE_CONVERSATION_EXISTS",
+            format!(
+                "conversation {active_id} between these numbers is active; close it before reactivating this one"
+            ),
+        )
+    }
+
     pub fn conversation_not_found(id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

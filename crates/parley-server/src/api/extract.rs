@@ -39,6 +39,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for BlandJson<T> {
         if !raw.is_object() {
             return Err(ApiError::invalid_json("request body must be a JSON object"));
         }
+        if let Some(path) = nul_path(&raw) {
+            return Err(ApiError::invalid(format!(
+                "{path} must not contain NUL characters"
+            )));
+        }
         let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
@@ -60,6 +65,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for BlandQuery<T> 
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
+        if let Some((k, _)) =
+            form_urlencoded::parse(q.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(ApiError::invalid(format!(
+                "query {k} must not contain NUL characters"
+            )));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(BlandQuery)
@@ -70,4 +82,57 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for BlandQuery<T> 
 /// Returns a field's value unless it is JSON `null`, which Bland clients send for "unset".
 pub fn present<'a>(raw: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
     raw.get(field).filter(|v| !v.is_null())
+}
+
+/// Where a NUL character sits in a JSON value (`request_data.name`, `tags[2]`), if anywhere.
+/// PostgreSQL can store neither NUL in text nor `\u0000` in JSON, so such input would fail
+/// deep in the database; it is refused at the edge instead, on both backends alike.
+pub fn nul_path(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    /// The path below `v`; empty when `v` itself holds the NUL.
+    fn walk(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => s.contains('\0').then(String::new),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x).map(|rest| format!("[{i}]{}", join(&rest)))),
+            Value::Object(m) => m.iter().find_map(|(k, x)| {
+                if k.contains('\0') {
+                    return Some(k.replace('\0', "\\0"));
+                }
+                walk(x).map(|rest| format!("{k}{}", join(&rest)))
+            }),
+            _ => None,
+        }
+    }
+    fn join(rest: &str) -> String {
+        if rest.is_empty() || rest.starts_with('[') {
+            rest.to_owned()
+        } else {
+            format!(".{rest}")
+        }
+    }
+    walk(v).map(|p| if p.is_empty() { "value".into() } else { p })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::nul_path;
+
+    #[test]
+    fn nul_characters_are_located() {
+        assert_eq!(
+            nul_path(&json!({"a": "ok", "b": [1, {"c": "x\0"}]})).as_deref(),
+            Some("b[1].c")
+        );
+        assert_eq!(
+            nul_path(&json!({"tags": ["a", "\0"]})).as_deref(),
+            Some("tags[1]")
+        );
+        assert_eq!(nul_path(&json!("\0")).as_deref(), Some("value"));
+        assert_eq!(nul_path(&json!({"a": {"b": 1}})), None);
+    }
 }

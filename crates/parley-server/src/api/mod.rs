@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod numbers;
 pub mod sandbox;
 pub mod send;
 pub mod send_rules;
@@ -36,6 +37,7 @@ use error::ApiError;
     modifiers(&ApiKeyAuth),
     tags(
         (name = "messages", description = "Sending messages"),
+        (name = "numbers", description = "Numbers and their per-channel messaging config"),
         (name = "conversations", description = "Conversations and their messages"),
         (name = "sandbox", description = "Parley extension: the simulated carrier"),
         (name = "carriers", description = "Callbacks from carriers (signed by the carrier, not by API key)"),
@@ -63,7 +65,27 @@ impl Modify for ApiKeyAuth {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(send::send_sms))
-        .routes(routes!(conversations::get_conversation))
+        .routes(routes!(numbers::list_numbers))
+        .routes(routes!(numbers::update::update_number))
+        .routes(routes!(numbers::legacy::update_webhook))
+        .routes(routes!(numbers::legacy::update_prompt))
+        .routes(routes!(numbers::legacy::toggle_human_mode))
+        .routes(routes!(conversations::create::create_conversation))
+        .routes(routes!(
+            conversations::list::list_conversations,
+            conversations::manage::update_conversation_without_id
+        ))
+        .routes(routes!(
+            conversations::get_conversation,
+            conversations::manage::update_conversation,
+            conversations::manage::delete_conversation
+        ))
+        .routes(routes!(
+            conversations::manage::delete_messages,
+            conversations::send_message::send_on_conversation
+        ))
+        .routes(routes!(conversations::pairs::clear_pair))
+        .routes(routes!(conversations::pairs::get_pair_messages))
         .routes(routes!(sandbox::inbox))
         .routes(routes!(sandbox::inbound))
         .routes(routes!(twilio::inbound::inbound))

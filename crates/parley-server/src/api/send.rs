@@ -28,7 +28,7 @@ pub enum NumOrString {
 }
 
 impl NumOrString {
-    fn into_string(self) -> String {
+    pub fn into_string(self) -> String {
         match self {
             NumOrString::Num(n) => n.to_string(),
             NumOrString::Str(s) => s,
@@ -89,7 +89,7 @@ pub struct SendSmsIn {
 }
 
 /// Seconds as a JSON number (integer or fraction, rounded up); `null` means unset.
-fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let v: Option<f64> = Option::deserialize(d)?;
     match v {
         None => Ok(None),
@@ -146,7 +146,7 @@ pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_webhook(url: &str) -> Result<(), ApiError> {
+pub(crate) fn check_webhook(url: &str) -> Result<(), ApiError> {
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2048
         && !url.contains(' ');
@@ -159,7 +159,7 @@ fn check_webhook(url: &str) -> Result<(), ApiError> {
     }
 }
 
-fn check_idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn check_idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -286,6 +286,11 @@ pub async fn send_sms(
         },
     )
     .await?;
+    // The number's config for this channel is the lowest layer of the timeout precedence.
+    let number_config = state
+        .store
+        .number_config(number.id, channel.as_str())
+        .await?;
 
     let req = SendRequest {
         org_id: org.id.clone(),
@@ -308,9 +313,10 @@ pub async fn send_sms(
             pathway_version: b.pathway_version.map(NumOrString::into_string),
             start_node_id: b.start_node_id,
             prompt: b.prompt,
+            current_node_id: None,
             timeouts,
         },
-        number_timeouts: TimeoutSettings::default(),
+        number_timeouts: number_config.timeouts(),
         outbound: NewOutbound {
             body: text,
             sender: "AGENT".into(),

@@ -202,7 +202,54 @@ impl TestApp {
         .await
     }
 
+    /// Any method, with an optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("authorization", key);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// `GET /v1/sms/conversations?{query}` as org acme; panics unless it answers 200.
+    pub async fn list(&self, query: &str) -> Value {
+        let (status, body) = self
+            .get(&format!("/v1/sms/conversations?{query}"), &self.key)
+            .await;
+        assert_eq!(status, 200, "{query}: {body}");
+        body
+    }
+
+    /// `POST /v1/sms/create` as org acme; panics unless it is accepted.
+    pub async fn create(&self, body: &Value) -> Value {
+        let (status, res) = self.post("/v1/sms/create", &self.key, body).await;
+        assert_eq!(status, 200, "{res}");
+        res["data"].clone()
+    }
+
     /// Sends `text` from AGENT to `user` as org acme; panics unless it is accepted.
+    /// The user texts AGENT on WhatsApp, which opens the 24-hour window for free-form
+    /// WhatsApp messages to them.
+    pub async fn open_whatsapp_window(&self, user: &str) {
+        let (status, body) = self
+            .post(
+                "/v1/sandbox/inbound",
+                &self.key,
+                &serde_json::json!({"from": user, "to": AGENT, "message": "hi", "channel": "whatsapp"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub async fn send(&self, user: &str, text: &str) -> Value {
         let (status, body) = self
             .post("/v1/sms/send", &self.key, &serde_json::json!({"user_number": user, "agent_number": AGENT, "agent_message": text}))
@@ -253,6 +300,11 @@ async fn read(res: reqwest::Response) -> (u16, Value) {
     let text = res.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, body)
+}
+
+/// Percent-encodes a query value (`+` included, which would otherwise read as a space).
+pub fn enc(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// Asserts a Bland error envelope with this status and code, and returns its message.

@@ -4,9 +4,21 @@
 
 mod helpers;
 
+mod bad_input;
+mod conversation_fixture;
+mod conversation_send;
+mod conversations_create;
+mod conversations_filters;
+mod conversations_list;
+mod conversations_manage;
+mod conversations_pairs;
 mod cross_org;
+mod cross_org_matrix;
 mod dispatch;
 mod idempotency;
+mod number_config_sends;
+mod numbers;
+mod numbers_legacy;
 mod ops;
 mod pacing;
 mod sandbox;

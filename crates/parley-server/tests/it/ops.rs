@@ -72,6 +72,16 @@ async fn openapi_covers_every_route(b: Backend) {
     for p in [
         "/v1/sms/send",
         "/v1/sms/conversations/{id}",
+        "/v1/sms/numbers",
+        "/v1/sms/number/update",
+        "/v1/sms/webhook/update",
+        "/v1/sms/update",
+        "/v1/sms/toggle",
+        "/v1/sms/create",
+        "/v1/sms/conversations",
+        "/v1/sms/conversations/{id}/messages",
+        "/v1/sms/clear",
+        "/v1/sms/messages/get",
         "/v1/sandbox/messages",
         "/v1/sandbox/inbound",
         "/healthz",
@@ -79,6 +89,22 @@ async fn openapi_covers_every_route(b: Backend) {
         "/metrics",
     ] {
         assert!(paths.contains(&p), "{p} missing from {paths:?}");
+    }
+    // Routes sharing a path each have their operation.
+    for (p, methods) in [
+        ("/v1/sms/conversations", &["get", "patch"][..]),
+        (
+            "/v1/sms/conversations/{id}",
+            &["get", "patch", "delete"][..],
+        ),
+        (
+            "/v1/sms/conversations/{id}/messages",
+            &["post", "delete"][..],
+        ),
+    ] {
+        for m in methods {
+            assert!(doc["paths"][p][m].is_object(), "{m} {p} is not documented");
+        }
     }
     // Every documented path answers something other than "no such route".
     for p in paths {

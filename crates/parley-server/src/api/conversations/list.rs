@@ -1,0 +1,202 @@
+//! `GET /v1/sms/conversations`: the org's conversations, a page at a time (spec 2.10).
+
+use axum::{extract::State, Json};
+use parley_domain::clock::iso8601_ms;
+use parley_store::{ConversationListQuery, ListedConversation, SortField};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::filters::parse_filters;
+use crate::{
+    api::{
+        auth::Org,
+        error::{ApiError, ErrorBody},
+        extract::BlandQuery,
+    },
+    app::AppState,
+};
+
+pub const DEFAULT_PAGE_SIZE: i64 = 25;
+pub const MAX_PAGE_SIZE: i64 = 1000;
+/// Pages beyond this are refused rather than computed; no real list is that long.
+const MAX_PAGE: i64 = 1_000_000_000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListConversationsParams {
+    /// 1-based page number (default 1).
+    pub page: Option<i64>,
+    /// Conversations per page, 1 to 1000 (default 25).
+    #[serde(rename = "pageSize")]
+    #[param(rename = "pageSize")]
+    pub page_size: Option<i64>,
+    /// `created_at` (default), `updated_at`, `user_number`, `agent_number`, `is_active`,
+    /// `message_count`, `curr_pathway_id`, `curr_pathway_version` or `timed_out_at`.
+    #[serde(rename = "sortBy")]
+    #[param(rename = "sortBy")]
+    pub sort_by: Option<String>,
+    /// `desc` (default) or `asc`.
+    #[serde(rename = "sortDir")]
+    #[param(rename = "sortDir")]
+    pub sort_dir: Option<String>,
+    /// URL-encoded JSON array of `{"field", "operator", "value"}`. Operators: `eq`,
+    /// `contains`, `startsWith`, `endsWith`, `gt`, `gte`, `lt`, `lte`. `variables` matches
+    /// by JSON containment. A `+` in a value must be sent as `%2B`.
+    pub filters: Option<String>,
+}
+
+/// One row of the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationListItem {
+    pub id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub user_number: String,
+    pub agent_number: String,
+    #[schema(value_type = Option<Object>)]
+    pub variables: Option<Value>,
+    pub current_node_id: Option<String>,
+    pub curr_pathway_id: Option<String>,
+    /// Older name of `curr_pathway_id`, still read by clients of Bland's earlier docs.
+    pub pathway_id: Option<String>,
+    pub curr_pathway_version: Option<String>,
+    pub is_active: bool,
+    pub message_count: i64,
+    pub last_message: Option<String>,
+    pub last_message_at: Option<String>,
+    /// Older name of `last_message_at`.
+    pub last_message_timestamp: Option<String>,
+    pub timed_out_at: Option<String>,
+    /// `[{name, color}]` of pathway tags visited (pathways are not built yet: always empty).
+    #[schema(value_type = Vec<Object>)]
+    pub pathway_tags: Vec<Value>,
+    pub effective_channel: String,
+    /// Filled by post-conversation processing (not built yet).
+    pub summary: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub citation_variables: Option<Value>,
+    pub disposition_tag: Option<String>,
+}
+
+impl From<ListedConversation> for ConversationListItem {
+    fn from(l: ListedConversation) -> Self {
+        let c = l.conversation;
+        let last = c.last_message_at.map(iso8601_ms);
+        Self {
+            variables: c.json(&c.variables),
+            id: c.id,
+            created_at: iso8601_ms(c.created_at),
+            updated_at: iso8601_ms(c.updated_at),
+            user_number: c.user_number,
+            agent_number: c.agent_number,
+            current_node_id: c.current_node_id,
+            pathway_id: c.pathway_id.clone(),
+            curr_pathway_id: c.pathway_id,
+            curr_pathway_version: c.pathway_version,
+            is_active: c.is_active != 0,
+            message_count: c.message_count,
+            last_message: l.last_message,
+            last_message_timestamp: last.clone(),
+            last_message_at: last,
+            timed_out_at: c.timed_out_at.map(iso8601_ms),
+            pathway_tags: Vec::new(),
+            effective_channel: c.channel,
+            summary: None,
+            citation_variables: None,
+            disposition_tag: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    pub total_items: i64,
+    pub total_pages: i64,
+    pub current_page: i64,
+    pub page_size: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListExtra {
+    pub pagination: Pagination,
+}
+
+/// Bland's list envelope: the success envelope plus `extra.pagination`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationListEnvelope {
+    pub data: Vec<ConversationListItem>,
+    #[schema(value_type = Option<Object>)]
+    pub errors: Option<()>,
+    pub extra: ListExtra,
+}
+
+#[utoipa::path(
+    get, path = "/v1/sms/conversations", tag = "conversations",
+    params(ListConversationsParams),
+    responses(
+        (status = 200, description = "One page; a page past the end is empty", body = ConversationListEnvelope),
+        (status = 400, description = "Bad page, pageSize, sortBy, sortDir or filters (the message names it)", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    org: Org,
+    BlandQuery(p): BlandQuery<ListConversationsParams>,
+) -> Result<Json<ConversationListEnvelope>, ApiError> {
+    let query = ConversationListQuery {
+        org_id: org.id,
+        page: p.page.unwrap_or(1),
+        page_size: p.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+        sort: match p.sort_by.as_deref() {
+            None => SortField::CreatedAt,
+            Some(name) => SortField::parse(name).ok_or_else(|| {
+                let allowed: Vec<_> = SortField::ALL.iter().map(|f| f.api_name()).collect();
+                ApiError::invalid(format!(
+                    "sortBy {name:?} is not one of {}",
+                    allowed.join(", ")
+                ))
+            })?,
+        },
+        descending: match p
+            .sort_dir
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("desc") => true,
+            Some("asc") => false,
+            Some(_) => return Err(ApiError::invalid("sortDir must be asc or desc")),
+        },
+        filters: match p.filters.as_deref() {
+            None | Some("") => Vec::new(),
+            Some(raw) => parse_filters(raw)?,
+        },
+    };
+    if !(1..=MAX_PAGE).contains(&query.page) {
+        return Err(ApiError::invalid(format!(
+            "page must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&query.page_size) {
+        return Err(ApiError::invalid(format!(
+            "pageSize must be between 1 and {MAX_PAGE_SIZE}"
+        )));
+    }
+    let page = state.store.list_conversations(&query).await?;
+    Ok(Json(ConversationListEnvelope {
+        data: page.rows.into_iter().map(Into::into).collect(),
+        errors: None,
+        extra: ListExtra {
+            pagination: Pagination {
+                total_items: page.total,
+                total_pages: (page.total + query.page_size - 1) / query.page_size,
+                current_page: query.page,
+                page_size: query.page_size,
+            },
+        },
+    }))
+}
