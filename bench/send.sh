@@ -29,6 +29,8 @@
 #   BENCH_TMPDIR=/tmp (where the SQLite file goes; /dev/shm takes the disk out of the picture)
 #   BENCH_NICE=-10 (run the server and wrk at this nice level: on a shared machine, other
 #   people's builds then take less of the CPU from the measurement; needs root for < 0)
+#   BENCH_SETUP_SQL='DROP INDEX x' (run on the fresh database once the server has migrated it,
+#   before the phases: to measure what an index or a setting costs)
 #   BENCH_PG_SYNCHRONOUS_COMMIT=off (set on the bench database, to see what commit fsyncs cost)
 # CPU: for each phase the server's, wrk's and (PostgreSQL) the bench database backends' CPU
 # time are read from /proc and printed as cores in use, with what the rest of the machine
@@ -185,6 +187,16 @@ db_ticks() {
     done
 }
 
+max_message_id() { # $1 = database url or SQLite file
+    if [[ $1 == postgres* ]]; then
+        psql "$1" -qtAc "SELECT COALESCE(MAX(id), 0) FROM messages"
+    elif command -v sqlite3 >/dev/null; then
+        sqlite3 "$1" "SELECT COALESCE(MAX(id), 0) FROM messages"
+    else
+        python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0])' "$1"
+    fi
+}
+
 count_rows_sqlite() { # $1 = db file
     if command -v sqlite3 >/dev/null; then
         sqlite3 "$1" "SELECT COUNT(*) FROM messages"
@@ -213,6 +225,18 @@ bench_backend() { # $1 = sqlite|postgres
     log "$backend, dispatch $DISPATCH: server on 127.0.0.1:$PORT, data in ${url/\/\/*@/\/\/***@}"
     start_server "$url" "$dir"
 
+    if [[ -n "${BENCH_SETUP_SQL:-}" ]]; then
+        log "running BENCH_SETUP_SQL: $BENCH_SETUP_SQL"
+        if [[ $backend == sqlite ]]; then
+            if command -v sqlite3 >/dev/null; then
+                sqlite3 "$url" "$BENCH_SETUP_SQL"
+            else
+                python3 -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).executescript(sys.argv[2])' "$url" "$BENCH_SETUP_SQL"
+            fi
+        else
+            psql "$url" -qtAc "$BENCH_SETUP_SQL" >/dev/null
+        fi
+    fi
     local results="$dir/results.jsonl" setup_sends=0
     : >"$results"
     log "phase healthz ($DURATION)"
@@ -238,7 +262,21 @@ bench_backend() { # $1 = sqlite|postgres
         done
     fi
     log "phase send ($DURATION, $USERS distinct users, $NUMBERS agent number(s))"
+    # Committed sends every 5 s while wrk runs, to show whether the rate holds as the queue
+    # grows (MAX(id) is an index lookup, cheap next to the load).
+    local sampler
+    (
+        prev=$(max_message_id "$url")
+        while sleep 5; do
+            cur=$(max_message_id "$url") || break
+            printf '%d ' $(((cur - prev) / 5))
+            prev=$cur
+        done
+    ) >"$dir/send-rate-5s.txt" 2>/dev/null &
+    sampler=$!
     run_phase send "$dir" send "$USERS" "$AGENT" "$KEY" "$THREADS" "$NUMBERS" >>"$results"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
 
     stop_server
     local rows
@@ -248,9 +286,9 @@ bench_backend() { # $1 = sqlite|postgres
         rows=$(psql "$url" -qtAc "SELECT COUNT(*) FROM messages")
     fi
 
-    python3 - "$results" "$backend" "$DISPATCH" "$rows" "$setup_sends" "$CONNECTIONS" <<'PY'
+    python3 - "$results" "$backend" "$DISPATCH" "$rows" "$setup_sends" "$CONNECTIONS" "$dir/send-rate-5s.txt" <<'PY'
 import json, sys
-path, backend, dispatch, rows, setup, conns = sys.argv[1:7]
+path, backend, dispatch, rows, setup, conns, series = sys.argv[1:8]
 rows, setup, conns = int(rows), int(setup), int(conns)
 ph = {r["phase"]: r for r in map(json.loads, open(path))}
 h, s = ph["healthz"], ph["send"]
@@ -264,6 +302,7 @@ for r in ph.values():
     print(f"{r['phase']:8} {r['rate']:10.0f} {ms(r['p50_us']):>10} {ms(r['p99_us']):>10} {r['errors']:7d} "
           f"{r['server_cores']:13.2f} {r['db_cores']:9.2f} {r['wrk_cores']:10.2f} {r['other_cores']:7.2f}")
 ratio = s["rate"] / h["rate"]
+print("send rate per 5 s (committed/s): " + (open(series).read().strip() or "-"))
 print(f"ratio send/healthz: {ratio:.3f}" + (f"   get/healthz: {ph['get']['rate'] / h['rate']:.3f}" if "get" in ph else ""))
 extra = rows - setup - s["ok"]
 verdict = "OK" if 0 <= extra <= conns else "MISMATCH"

@@ -7,14 +7,18 @@
 pub mod capacity;
 pub mod channel;
 pub mod clock;
+pub mod js_json;
 pub mod message_status;
 pub mod number_config;
 pub mod number_type;
+pub mod opt_out;
 pub mod pacing;
 pub mod phone;
 pub mod retry;
 pub mod segments;
+pub mod template;
 pub mod timeouts;
+pub mod webhook_signing;
 pub mod whatsapp;
 
 pub use channel::Channel;

@@ -64,6 +64,67 @@ impl TimeoutSettings {
     }
 }
 
+/// When a conversation's timers fire after an agent message sent at some instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimerPlan {
+    /// When to send `warning_message` (epoch ms).
+    pub warning_at: Option<i64>,
+    /// When the conversation times out (epoch ms).
+    pub timeout_at: Option<i64>,
+}
+
+impl TimeoutSettings {
+    /// The timers an agent message sent at `sent_at_ms` arms. No (or a zero) `time_out`
+    /// arms nothing, a warning included; a warning needs a message to send and must come
+    /// before the timeout.
+    pub fn plan(&self, sent_at_ms: i64) -> TimerPlan {
+        let Some(time_out) = self.time_out.filter(|t| *t > 0) else {
+            return TimerPlan::default();
+        };
+        let warning_at = self
+            .warning_time
+            .filter(|w| *w >= 0 && *w < time_out)
+            .filter(|_| {
+                self.warning_message
+                    .as_deref()
+                    .is_some_and(|m| !m.trim().is_empty())
+            })
+            .map(|w| sent_at_ms.saturating_add(w.saturating_mul(1000)));
+        TimerPlan {
+            warning_at,
+            timeout_at: Some(sent_at_ms.saturating_add(time_out.saturating_mul(1000))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn the_warning_always_comes_before_the_timeout(
+            sent in 0i64..4_000_000_000_000,
+            time_out in proptest::option::of(-5i64..100_000),
+            warning in proptest::option::of(-5i64..100_000),
+            message in proptest::option::of("[a-z ]{0,5}"),
+        ) {
+            let s = TimeoutSettings { time_out, warning_time: warning, warning_message: message.clone(), timeout_message: None };
+            let p = s.plan(sent);
+            match time_out {
+                Some(t) if t > 0 => prop_assert_eq!(p.timeout_at, Some(sent + t * 1000)),
+                _ => prop_assert_eq!(p, TimerPlan::default()),
+            }
+            if let Some(w) = p.warning_at {
+                prop_assert!(w >= sent && w < p.timeout_at.unwrap());
+                prop_assert!(message.is_some_and(|m| !m.trim().is_empty()));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

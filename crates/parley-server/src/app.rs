@@ -11,7 +11,9 @@ use crate::{
     api::{self, auth, backlog::BacklogCache},
     carriers::{sandbox::SandboxCarrier, twilio::TwilioCarrier, Carriers},
     config::Config,
-    workers::{dispatch::Dispatcher, jobs::JobRunner},
+    webhooks::Poster,
+    workers::{batches::BatchRunner, dispatch::Dispatcher, jobs::JobRunner},
+    workers::{timers::TimerWorker, webhooks::WebhookWorker},
 };
 
 /// What every handler gets. Cheap to clone.
@@ -26,12 +28,19 @@ pub struct AppState {
     pub dispatch_wake: Arc<Notify>,
     /// Senders' backlogs for the send API's horizon check.
     pub backlog: Arc<BacklogCache>,
+    /// Pinged when a batch starts so the batch worker picks it up at once.
+    pub batch_wake: Arc<Notify>,
+    /// Signs and posts customer webhooks (the worker's and resends).
+    pub webhooks: Poster,
 }
 
 pub struct App {
     pub state: AppState,
     pub dispatcher: Arc<Dispatcher>,
     pub jobs: Arc<JobRunner>,
+    pub batches: Arc<BatchRunner>,
+    pub webhooks: Arc<WebhookWorker>,
+    pub timers: Arc<TimerWorker>,
 }
 
 /// What first start created, to print once.
@@ -80,24 +89,54 @@ impl App {
             owner: owner.clone(),
             day_offset_ms: config.pacing.day_clock().offset_ms,
         });
+        let dispatch_wake = Arc::new(Notify::new());
+        let batches = Arc::new(BatchRunner {
+            store: store.clone(),
+            clock: clock.clone(),
+            owner: owner.clone(),
+            cfg: config.batches.clone(),
+            dispatch_wake: dispatch_wake.clone(),
+        });
+        // Building a TLS client only fails when the platform's TLS setup is broken, and then
+        // nothing Parley sends could work.
+        let poster = Poster::new(&config.webhooks).expect("the webhook HTTP client builds");
+        let webhooks = Arc::new(WebhookWorker {
+            store: store.clone(),
+            clock: clock.clone(),
+            poster: poster.clone(),
+            retry: config.webhooks.retry,
+            owner: owner.clone(),
+            concurrency: config.webhooks.concurrency,
+            lease_ms: i64::try_from(config.webhooks.timeout_ms).unwrap_or(i64::MAX / 4) * 2 + 5_000,
+        });
         let jobs = Arc::new(JobRunner {
             store: store.clone(),
             clock: clock.clone(),
             owner,
             idempotency_retention_ms: config.idempotency.retention_hours * 3_600_000,
         });
+        let timers = Arc::new(TimerWorker {
+            store: store.clone(),
+            clock: clock.clone(),
+            dispatch_wake: dispatch_wake.clone(),
+        });
         let state = AppState {
             store,
             clock,
             config,
             keys: Arc::new(auth::KeyCache::default()),
-            dispatch_wake: Arc::new(Notify::new()),
+            dispatch_wake,
             backlog: Arc::new(BacklogCache::default()),
+            batch_wake: Arc::new(Notify::new()),
+            webhooks: poster,
         };
         Self {
             state,
             dispatcher,
             jobs,
+            batches,
+            webhooks,
+            timers,
         }
     }
 
@@ -153,6 +192,15 @@ impl App {
                     .run(self.state.dispatch_wake.clone(), shutdown.clone()),
             ));
             workers.push(tokio::spawn(self.jobs.clone().run(shutdown.clone())));
+            workers.push(tokio::spawn(self.webhooks.clone().run(shutdown.clone())));
+            workers.push(tokio::spawn(self.timers.clone().run(shutdown.clone())));
+        }
+        if self.state.config.batches.enabled {
+            workers.push(tokio::spawn(
+                self.batches
+                    .clone()
+                    .run(self.state.batch_wake.clone(), shutdown.clone()),
+            ));
         }
         let router = self.router();
         let stop = shutdown.clone();

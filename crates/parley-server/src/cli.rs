@@ -1,4 +1,4 @@
-//! The operator CLI: `serve`, `migrate`, `org create`, `number add`.
+//! The operator CLI: `serve`, `migrate`, `org create`, `number add`, `batch send`.
 //!
 //! Commands that print records print one JSON line, so scripts can read them.
 
@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api::auth,
     app::{key_prefix, App},
+    cli_batch,
     cli_numbers::{self, SendingArgs},
     config::{Config, Overrides},
 };
@@ -62,6 +63,17 @@ pub enum Command {
         #[command(subcommand)]
         command: NumberCommand,
     },
+    /// Batch sends, through a running server's API.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Upload FILE, start a batch and follow it with a progress bar until it is done.
+    Send(cli_batch::BatchSendArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +152,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing();
     match cli.command {
         Command::Serve { listen, common } => serve(common, listen).await,
+        Command::Batch {
+            command: BatchCommand::Send(args),
+        } => cli_batch::send(args).await,
         Command::Migrate { common } => {
             let (cfg, store) = open(&common, None).await?;
             tracing::info!(database = %parley_store::redact_database_url(&cfg.database_url), "migrations applied");

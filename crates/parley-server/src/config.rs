@@ -28,6 +28,8 @@ pub struct Config {
     pub public_base_url: Option<String>,
     pub twilio: crate::carriers::twilio::config::TwilioConfig,
     pub pacing: PacingConfig,
+    pub batches: BatchesConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,11 +72,40 @@ pub struct DispatchConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BatchesConfig {
+    /// Whether this node runs the batch worker (independent of `dispatch.enabled`).
+    pub enabled: bool,
+    /// Directory uploaded files are stored in (created on demand).
+    pub data_dir: std::path::PathBuf,
+    /// Largest file `POST /v1/files/attach` accepts, in bytes.
+    pub max_file_bytes: u64,
+    /// Rows read and committed per transaction by the batch worker.
+    pub chunk_rows: usize,
+    /// How long (ms) a worker holds a batch between chunks before another may take it over.
+    pub lease_ms: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SandboxConfig {
     pub delivery_delay_ms: i64,
     pub retryable_failure_rate: f64,
     pub permanent_failure_rate: f64,
     pub undelivered_rate: f64,
+}
+
+/// Customer webhook delivery (`[webhooks]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WebhooksConfig {
+    /// Limit (ms) for one POST, connection included.
+    pub timeout_ms: u64,
+    /// Retry schedule: exponential from `base_ms`, capped at `max_ms`, ±jitter;
+    /// `max_attempts` in all.
+    pub retry: parley_domain::retry::RetryPolicy,
+    /// Networks (CIDR) that webhook URLs may reach although they are private, loopback or
+    /// link-local, e.g. `["127.0.0.0/8"]`. Empty: such addresses are refused.
+    pub allowed_networks: Vec<String>,
+    /// Webhooks posted at once by this node.
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -221,6 +252,22 @@ impl Config {
             && self.public_base_url.as_deref().unwrap_or("").is_empty()
         {
             tracing::warn!("Twilio accounts are configured but public_base_url is not: messages will get no status callbacks");
+        }
+        anyhow::ensure!(
+            (1..=50_000).contains(&self.batches.chunk_rows),
+            "batches.chunk_rows must be between 1 and 50000"
+        );
+        anyhow::ensure!(
+            self.batches.lease_ms >= 1000,
+            "batches.lease_ms must be at least 1000"
+        );
+        anyhow::ensure!(
+            self.webhooks.retry.max_attempts >= 1 && self.webhooks.concurrency >= 1,
+            "webhooks.retry.max_attempts and webhooks.concurrency must be at least 1"
+        );
+        for net in &self.webhooks.allowed_networks {
+            crate::webhooks::guard::Network::parse(net)
+                .map_err(|e| anyhow::anyhow!("webhooks.allowed_networks: {e}"))?;
         }
         parley_domain::PhoneNumber::parse(&self.sandbox_number)
             .map_err(|e| anyhow::anyhow!("sandbox_number {}: {e}", self.sandbox_number))?;

@@ -1,15 +1,12 @@
-//! Where events that later features act on are raised today.
+//! Events carriers raise that the conversation lifecycle acts on.
 //!
-//! Two events come from carriers before the features that consume them exist:
-//! - a message reaching `read` (WhatsApp read receipts) must fire the conversation's status
-//!   webhook; customer webhooks are their own issue, which replaces the body of
-//!   [`message_status_changed`] with the webhook enqueue (in the same place, after the status
-//!   change is committed, once per real change);
-//! - a carrier's own opt-out signal (Twilio 21610) must put the user on the org's suppression
-//!   list and end the conversation `blacklisted`, like a STOP keyword; that is the opt-out
-//!   issue, which replaces the body of [`recipient_opted_out`].
-//!
-//! Until then both record the event in metrics and the log (ids only, never numbers).
+//! - A message reaching `read` (WhatsApp read receipts): the status webhook `read` is
+//!   enqueued by the store in the same transaction as the status change
+//!   (`Store::apply_carrier_status`); [`message_status_changed`] only counts it.
+//! - A carrier's own opt-out signal (Twilio 21610): [`recipient_opted_out`] puts the user on
+//!   the org's suppression list and ends the conversation `blacklisted`, like a STOP keyword.
+
+use parley_store::Store;
 
 /// A carrier callback moved outbound message `message_id` to `status`. Called once per
 /// actual change: a repeated callback changes nothing and calls nothing.
@@ -18,20 +15,25 @@ pub fn message_status_changed(
     status: parley_domain::message_status::MessageStatus,
 ) {
     metrics::counter!("parley_messages_total", "status" => status.as_str()).increment(1);
-    if status == parley_domain::message_status::MessageStatus::Read {
-        tracing::info!(
-            message.id = message_id,
-            "message read; status webhook pending the webhooks feature"
-        );
-    }
+    tracing::debug!(
+        message.id = message_id,
+        status = status.as_str(),
+        "message status changed"
+    );
 }
 
-/// The carrier refused message `message_id` because its recipient opted out of the sender.
-pub fn recipient_opted_out(message_id: i64, org_id: &str) {
+/// The carrier refused message `message_id` because its recipient opted out of the sender:
+/// suppress the recipient and end the conversation `blacklisted` (one transaction). A
+/// failure is logged; the carrier keeps refusing such messages meanwhile.
+pub async fn recipient_opted_out(store: &Store, message_id: i64, now_ms: i64) {
     metrics::counter!("parley_carrier_opt_outs_total").increment(1);
-    tracing::info!(
-        message.id = message_id,
-        org.id = org_id,
-        "recipient opted out at the carrier"
-    );
+    match store.carrier_opt_out(message_id, now_ms).await {
+        Ok(_) => tracing::info!(
+            message.id = message_id,
+            "recipient opted out at the carrier; suppressed"
+        ),
+        Err(e) => {
+            tracing::warn!(message.id = message_id, error = %e, "could not record the carrier's opt-out")
+        }
+    }
 }

@@ -3,11 +3,14 @@
 
 pub mod api;
 pub mod app;
+pub mod batches;
 pub mod carriers;
 pub mod cli;
+mod cli_batch;
 mod cli_numbers;
 pub mod config;
 pub mod hooks;
+pub mod webhooks;
 pub mod workers;
 
 pub use app::{App, AppState};

@@ -136,7 +136,30 @@ impl Store {
                 .bind(status.rank())
                 .execute(&mut *tx)
                 .await?;
-                r.rows_affected() > 0
+                let changed = r.rows_affected() > 0;
+                if changed
+                    && status != MessageStatus::Failed
+                    && status != MessageStatus::Undelivered
+                {
+                    crate::webhooks::enqueue_message(&mut tx, id, now_ms).await?;
+                }
+                if changed && status == MessageStatus::Read {
+                    let conversation: String =
+                        sqlx::query("SELECT conversation_id FROM messages WHERE id = $1")
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .try_get("conversation_id")?;
+                    crate::webhooks::enqueue_status(
+                        &mut tx,
+                        &conversation,
+                        "read",
+                        Some(id),
+                        now_ms,
+                    )
+                    .await?;
+                }
+                changed
             }
         };
         tx.commit().await?;

@@ -2,19 +2,22 @@
 //!
 //! Submodules hold the other operations on the same tables: `pair` (the one-active-per-pair
 //! rule shared by every writer), `create` (`/v1/sms/create` and sending on a conversation),
-//! `list` and `filter_sql` (the paginated list), `manage` (activate, delete, hide).
+//! `list`, `list_query`, `filter_sql` and `keyset` (the paginated list), `manage` (activate, delete, hide).
 
 mod create;
 mod filter_sql;
+mod keyset;
 mod list;
+mod list_query;
 mod manage;
-mod pair;
+pub(crate) mod pair;
 
 use parley_domain::timeouts::{TimeoutError, TimeoutSettings};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 
 pub use create::{ConversationSend, ConversationSendOutcome, CreateRequest};
+pub use keyset::{ListCursor, SortValue};
 pub use list::{
     CmpOp, ConversationListQuery, ConversationPage, Filter, IntField, ListedConversation,
     SortField, TextField, TextOp,
@@ -139,6 +142,8 @@ pub struct ConversationRow {
     pub timeout_message: Option<String>,
     pub warning_time: Option<i64>,
     pub warning_message: Option<String>,
+    /// When it ended (any trigger); `None` while it runs.
+    pub ended_at: Option<i64>,
 }
 
 impl ConversationRow {
@@ -211,43 +216,10 @@ impl Store {
         m: &InboundMessage,
         media: Option<&serde_json::Value>,
     ) -> Result<(String, i64)> {
-        let pair = Pair {
-            org_id: &m.org_id,
-            agent_number: &m.agent_number,
-            user_number: &m.user_number,
-            channel: &m.channel,
-        };
         let mut tx = self.writer.begin().await?;
-        let conversation_id = match active_conversation(&mut tx, &pair).await? {
-            Some(c) => {
-                touch_conversation(&mut tx, &c, &ConversationFields::default(), m.now).await?;
-                c.id
-            }
-            None => {
-                create_conversation(&mut tx, &pair, &ConversationFields::default(), m.now).await?
-            }
-        };
-        let message_id: i64 = sqlx::query(
-            "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
-             status, provider_sid, encoding, segments, created_at, updated_at, media) \
-             VALUES ($1, $2, 'inbound', 'USER', $3, $4, $5, $6, NULL, $7, $8, $9, $10, $10, $11) RETURNING id",
-        )
-        .bind(&m.org_id)
-        .bind(&conversation_id)
-        .bind(&m.body)
-        .bind(&m.user_number)
-        .bind(&m.agent_number)
-        .bind(&m.channel)
-        .bind(&m.provider_sid)
-        .bind(&m.encoding)
-        .bind(m.segments)
-        .bind(m.now)
-        .bind(media.map(|v| v.to_string()))
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        let stored = record_inbound_in(&mut tx, m, media).await?;
         tx.commit().await?;
-        Ok((conversation_id, message_id))
+        Ok(stored)
     }
 
     /// One conversation as seen by one org.
@@ -279,6 +251,53 @@ impl Store {
             .fetch_optional(&self.reader)
             .await?)
     }
+}
+
+/// Stores an inbound message on the pair's active conversation (created when there is
+/// none) and enqueues its message webhook, inside `tx`. Returns `(conversation_id,
+/// message_id)`.
+pub(crate) async fn record_inbound_in(
+    tx: &mut Transaction<'_, Any>,
+    m: &InboundMessage,
+    media: Option<&serde_json::Value>,
+) -> Result<(String, i64)> {
+    let pair = Pair {
+        org_id: &m.org_id,
+        agent_number: &m.agent_number,
+        user_number: &m.user_number,
+        channel: &m.channel,
+    };
+    let conversation_id = match active_conversation(tx, &pair).await? {
+        Some(c) => {
+            touch_conversation(tx, &c, &ConversationFields::default(), m.now).await?;
+            c.id
+        }
+        None => create_conversation(tx, &pair, &ConversationFields::default(), m.now).await?,
+    };
+    let message_id: i64 = sqlx::query(
+            "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
+             status, provider_sid, encoding, segments, created_at, updated_at, media) \
+             VALUES ($1, $2, 'inbound', 'USER', $3, $4, $5, $6, NULL, $7, $8, $9, $10, $10, $11) RETURNING id",
+        )
+        .bind(&m.org_id)
+        .bind(&conversation_id)
+        .bind(&m.body)
+        .bind(&m.user_number)
+        .bind(&m.agent_number)
+        .bind(&m.channel)
+        .bind(&m.provider_sid)
+        .bind(&m.encoding)
+        .bind(m.segments)
+        .bind(m.now)
+        .bind(media.map(|v| v.to_string()))
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("id")?;
+    // The user answered: pending warning/timeout timers stop here, atomically with the
+    // reply, so none can fire after it.
+    crate::timers::cancel(tx, &conversation_id).await?;
+    crate::webhooks::enqueue_message(tx, message_id, m.now).await?;
+    Ok((conversation_id, message_id))
 }
 
 /// One send in its own transaction.
@@ -341,6 +360,24 @@ impl SendRequest {
             channel: &self.channel,
         }
     }
+}
+
+/// Queues an outbound message on conversation `c` (from its agent number to its user, on
+/// its channel), counting it on the conversation. Returns the message id.
+pub(crate) async fn insert_outbound_on(
+    tx: &mut Transaction<'_, Any>,
+    c: &ConversationRow,
+    o: &NewOutbound,
+    now: i64,
+) -> Result<i64> {
+    let pair = Pair {
+        org_id: &c.org_id,
+        agent_number: &c.agent_number,
+        user_number: &c.user_number,
+        channel: &c.channel,
+    };
+    touch_conversation(tx, c, &ConversationFields::default(), now).await?;
+    Ok(insert_outbound(tx, &pair, &c.id, o, now).await?.message_id)
 }
 
 /// Queues an outbound message for dispatch on a conversation of `pair`. The caller has

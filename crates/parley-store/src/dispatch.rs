@@ -140,23 +140,42 @@ impl Store {
                 crate::Dialect::Sqlite => "",
                 crate::Dialect::Postgres => " FOR UPDATE OF m SKIP LOCKED",
             };
+            // One query per pool member with `from_number = $1`: an `IN (pool)` would make
+            // both backends sort the sender's whole queue (a million batch rows) on every
+            // claim, while equality reads the first rows of the `(from_number, priority
+            // DESC, id)` index. The members' heads are then merged in the same order.
             let sql = format!(
                 "SELECT m.id, m.org_id, m.conversation_id, m.from_number, m.to_number, m.body, m.channel, m.segments, \
-                 m.content_sid, m.content_variables, m.attempts + 1 AS attempts, 0 AS scheduled_at, n.carrier, \
+                 m.content_sid, m.content_variables, m.attempts + 1 AS attempts, m.priority AS scheduled_at, n.carrier, \
                  m.error_code AS previous_error, m.created_at, m.provider_sid, n.messaging_service_sid, n.carrier_account \
                  FROM messages m JOIN numbers n ON n.phone_number = m.from_number \
-                 WHERE m.from_number IN ({POOL_MEMBERS}) AND m.status = 'queued' AND m.next_attempt_at <= $2 \
+                 WHERE m.from_number = $1 AND m.status = 'queued' AND m.next_attempt_at <= $2 \
                  AND (m.lease_until IS NULL OR m.lease_until < $2) \
                  AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = m.conversation_id \
                                  AND p.status = 'queued' AND p.id < m.id) \
                  ORDER BY m.priority DESC, m.id LIMIT $3{lock}"
             );
-            let candidates = sqlx::query_as::<_, Claimed>(&sql)
+            let members: Vec<String> = sqlx::query(POOL_MEMBERS)
                 .bind(&key)
-                .bind(o.now_ms)
-                .bind(limit)
                 .fetch_all(&mut *tx)
-                .await?;
+                .await?
+                .iter()
+                .map(|r| r.try_get("phone_number"))
+                .collect::<std::result::Result<_, _>>()?;
+            let mut candidates = Vec::new();
+            for member in members {
+                candidates.extend(
+                    sqlx::query_as::<_, Claimed>(&sql)
+                        .bind(&member)
+                        .bind(o.now_ms)
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?,
+                );
+            }
+            // `scheduled_at` carries the priority until the slot is assigned below.
+            candidates.sort_by_key(|c| (-c.scheduled_at, c.id));
+            candidates.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             for mut c in candidates {
                 let segments = u32::try_from(c.segments).unwrap_or(1);
                 if pacer.peek(now_us) > horizon_end_us {
@@ -226,7 +245,16 @@ impl Store {
             .bind(now_ms)
             .bind(id),
         };
-        q.execute(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
+        q.execute(&mut *tx).await?;
+        // The message left the queue: its message webhook goes out now (once, whichever
+        // of the send's answer and a carrier callback comes first).
+        if matches!(result, DeliveryResult::Sent { .. }) {
+            crate::webhooks::enqueue_message(&mut tx, id, now_ms).await?;
+            // An agent's turn went out: the inactivity clock starts now.
+            crate::timers::arm_after_send(&mut tx, id, now_ms).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

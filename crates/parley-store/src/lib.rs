@@ -11,16 +11,22 @@
 #![forbid(unsafe_code)]
 
 mod batcher;
+mod batches;
 mod carrier;
 mod conversations;
 mod dispatch;
 mod error;
 mod idempotency;
 mod jobs;
+mod lifecycle;
 mod number_configs;
+mod opt_out;
 mod orgs;
 mod pacing;
 mod sandbox;
+mod suppressions;
+mod timers;
+mod webhooks;
 
 use std::{str::FromStr, time::Duration};
 
@@ -29,22 +35,34 @@ use sqlx::{
     AnyPool, Executor,
 };
 
+pub use batches::{
+    BatchChunk, BatchErrorRow, BatchMessageCounts, BatchRecipient, BatchRow, BatchSkip,
+    ChunkOutcome, FileRow, NewBatch, BATCH_CANCELLED,
+};
 pub use carrier::{CallbackTarget, NumberSending};
 pub use conversations::{
     Accepted, CmpOp, ConversationFields, ConversationListQuery, ConversationPage, ConversationRow,
     ConversationSend, ConversationSendOutcome, CreateRequest, Filter, InboundMessage, IntField,
-    ListedConversation, MessageRow, NewOutbound, SendOutcome, SendRequest, SetActiveOutcome,
-    SortField, TextField, TextOp,
+    ListCursor, ListedConversation, MessageRow, NewOutbound, SendOutcome, SendRequest,
+    SetActiveOutcome, SortField, SortValue, TextField, TextOp,
 };
 pub use dispatch::{
     Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
 };
 pub use error::StoreError;
 pub use jobs::Job;
+pub use lifecycle::{EndOutcome, EndStatus};
 pub use number_configs::{ConfigUpdate, NumberOverview};
+pub use opt_out::InboundKeyword;
 pub use orgs::{NumberRow, OrgRow};
 pub use pacing::SenderBacklog;
 pub use sandbox::{SandboxAccept, SandboxMessage};
+pub use suppressions::SuppressionReason;
+pub use timers::{DueTimer, TimerFired};
+pub use webhooks::{
+    AttemptOutcome, AttemptRecord, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookLog,
+    WebhookSecret,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -186,15 +204,22 @@ impl Store {
         let connect = AnyConnectOptions::from_str(&url)?;
         if url.starts_with("sqlite:") {
             let sync = opts.sqlite_synchronous.clone();
+            // temp_store = MEMORY: statements inside the send batcher's shared transaction keep
+            // a statement journal (to undo just that statement on a constraint error); on
+            // disk that is a temp file written with a syscall per page.
             let pragmas = move || {
                 format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; \
-                     PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;"
+                     PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;"
                 )
             };
             let p1 = pragmas.clone();
+            // A connection to a local SQLite file does not go stale, so the pools skip the
+            // ping sqlx sends on every checkout by default: on the send path that ping was a
+            // round trip to the connection's thread per query, as costly as the query.
             let writer = AnyPoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(30)))
                 .after_connect(move |conn, _| {
                     let sql = p1();
@@ -204,6 +229,7 @@ impl Store {
                 .await?;
             let reader = AnyPoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
+                .test_before_acquire(false)
                 .acquire_timeout(opts.acquire_timeout)
                 .after_connect(move |conn, _| {
                     let sql = pragmas();

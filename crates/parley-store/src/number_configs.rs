@@ -37,7 +37,7 @@ pub struct NumberOverview {
     pub conversation_count: i64,
 }
 
-fn decode_config(text: Option<String>) -> Result<NumberConfig> {
+pub(crate) fn decode_config(text: Option<String>) -> Result<NumberConfig> {
     match text {
         None => Ok(NumberConfig::default()),
         Some(t) => serde_json::from_str(&t)
@@ -46,6 +46,11 @@ fn decode_config(text: Option<String>) -> Result<NumberConfig> {
 }
 
 impl Store {
+    /// Decodes a config as [`Store::number_for_send`] returns it.
+    pub fn decode_number_config(text: Option<String>) -> Result<NumberConfig> {
+        decode_config(text)
+    }
+
     /// A number's config for one channel; the defaults when none was ever set.
     pub async fn number_config(&self, number_id: i64, channel: &str) -> Result<NumberConfig> {
         let row =
@@ -121,7 +126,8 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
-    /// The org's numbers, oldest first, each with its config for `channel`.
+    /// The org's numbers, oldest first, each with its config for `channel`. The counts come
+    /// from `conversation_counts` (kept by triggers), not from counting the conversations.
     pub async fn numbers_overview(
         &self,
         org_id: &str,
@@ -129,8 +135,8 @@ impl Store {
     ) -> Result<Vec<NumberOverview>> {
         let rows = sqlx::query(
             "SELECT n.id, n.phone_number, n.channel, n.human_mode, nc.config, \
-             (SELECT COUNT(*) FROM conversations c WHERE c.org_id = n.org_id AND c.agent_number = n.phone_number) \
-             AS conversation_count \
+             (SELECT CAST(COALESCE(SUM(cc.n), 0) AS BIGINT) FROM conversation_counts cc \
+              WHERE cc.org_id = n.org_id AND cc.agent_number = n.phone_number) AS conversation_count \
              FROM numbers n LEFT JOIN number_configs nc ON nc.number_id = n.id AND nc.channel = $2 \
              WHERE n.org_id = $1 ORDER BY n.id",
         )

@@ -150,6 +150,44 @@ impl Store {
             .await?)
     }
 
+    /// The send path's lookup in one read: the org's number `phone_number`, and its config
+    /// for `channel` (the number's own channel when `None`) as stored JSON (`None`: never
+    /// set). Returns the channel the config was read for, so a caller that then settles on
+    /// another channel knows to read that one instead.
+    pub async fn number_for_send(
+        &self,
+        org_id: &str,
+        phone_number: &str,
+        channel: Option<&str>,
+    ) -> Result<Option<(NumberRow, String, Option<String>)>> {
+        let cols = NUMBER_COLUMNS
+            .split(", ")
+            .map(|c| format!("n.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, COALESCE($3, n.channel) AS config_channel, c.config AS channel_config \
+             FROM numbers n LEFT JOIN number_configs c \
+               ON c.number_id = n.id AND c.channel = COALESCE($3, n.channel) \
+             WHERE n.org_id = $1 AND n.phone_number = $2"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(org_id)
+            .bind(phone_number)
+            .bind(channel)
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let number = <NumberRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?;
+        Ok(Some((
+            number,
+            row.try_get("config_channel")?,
+            row.try_get("channel_config")?,
+        )))
+    }
+
     /// A number by itself, for workers that already hold a message of it.
     pub async fn number(&self, phone_number: &str) -> Result<Option<NumberRow>> {
         let sql = format!("SELECT {NUMBER_COLUMNS} FROM numbers WHERE phone_number = $1");

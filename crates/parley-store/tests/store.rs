@@ -72,10 +72,16 @@ both_backends!(
 
 // Suites for number configs and the conversation operations beyond sending; they share the
 // helpers of this file.
+#[path = "store/batches.rs"]
+mod batches;
 #[path = "store/conversations.rs"]
 mod conversations;
+#[path = "store/list_plans.rs"]
+mod list_plans;
 #[path = "store/number_configs.rs"]
 mod number_configs;
+#[path = "store/suppressions.rs"]
+mod suppressions;
 
 const T0: i64 = 1_700_000_000_000;
 

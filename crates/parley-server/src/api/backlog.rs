@@ -20,11 +20,46 @@ use crate::app::AppState;
 pub struct BacklogCache {
     /// By sending phone number (a pool's numbers each have their entry).
     entries: Mutex<HashMap<String, (i64, SenderBacklog)>>,
+    /// Senders whose backlog one request is re-reading right now. The read scans the
+    /// sender's queue, so when an entry expires under load only one request pays for it and
+    /// the others keep using the expired figure meanwhile (it lags by one read at most),
+    /// instead of every concurrent send scanning the same queue at once.
+    refreshing: Mutex<HashSet<String>>,
     /// Senders `/metrics` reported last time, so one that drained is reported as 0.
     exported: Mutex<HashSet<String>>,
 }
 
 const MAX_ENTRIES: usize = 10_000;
+
+/// One request's claim to re-read a sender's backlog; released when dropped, also when the
+/// request is cancelled mid-read.
+struct Refresh<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    key: String,
+}
+
+impl<'a> Refresh<'a> {
+    /// `None` when another request is already re-reading `key`.
+    fn start(set: &'a Mutex<HashSet<String>>, key: &str) -> Option<Self> {
+        let fresh = set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned());
+        fresh.then(|| Self {
+            set,
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl Drop for Refresh<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
 
 impl BacklogCache {
     async fn get(
@@ -34,14 +69,20 @@ impl BacklogCache {
     ) -> Result<Option<SenderBacklog>, ApiError> {
         let now = state.clock.now_ms();
         let ttl = state.config.pacing.backlog_cache_ms;
-        {
+        let stale = {
             let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((read_at, b)) = entries.get(phone_number) {
-                if now - read_at < ttl {
-                    return Ok(Some(b.clone()));
-                }
+            match entries.get(phone_number) {
+                Some((read_at, b)) if now - read_at < ttl => return Ok(Some(b.clone())),
+                other => other.map(|(_, b)| b.clone()),
             }
-        }
+        };
+        let _refresh = match stale {
+            Some(stale) => match Refresh::start(&self.refreshing, phone_number) {
+                Some(r) => Some(r),
+                None => return Ok(Some(stale)),
+            },
+            None => None,
+        };
         let fresh = state
             .store
             .sender_backlog(phone_number, now, state.config.pacing.day_clock())
@@ -124,5 +165,23 @@ impl BacklogCache {
             metrics::gauge!("parley_sender_backlog_seconds", "sender" => gone.clone()).set(0.0);
         }
         *exported = now_seen;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashSet, sync::Mutex};
+
+    use super::Refresh;
+
+    #[test]
+    fn one_refresh_per_sender_at_a_time_released_on_drop() {
+        let set = Mutex::new(HashSet::new());
+        let first = Refresh::start(&set, "+15550100000").expect("first claim");
+        assert!(Refresh::start(&set, "+15550100000").is_none());
+        // Another sender is independent.
+        assert!(Refresh::start(&set, "+15550100001").is_some());
+        drop(first);
+        assert!(Refresh::start(&set, "+15550100000").is_some());
     }
 }

@@ -4,6 +4,7 @@
 //! (2.15) and `pairs` (the legacy 2.21 and 2.22).
 
 pub mod create;
+pub mod cursor;
 pub mod filters;
 pub mod list;
 pub mod manage;

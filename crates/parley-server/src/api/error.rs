@@ -58,6 +58,15 @@ impl ApiError {
         )
     }
 
+    /// The user opted out of the sending number (STOP, or the carrier's opt-out signal).
+    pub fn recipient_opted_out(user: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "RECIPIENT_OPTED_OUT",
+            format!("user_number {user} opted out of messages from this number; nothing was sent"),
+        )
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "AUTH_FAILURE", "Unauthorized")
     }

@@ -5,15 +5,19 @@
 
 pub mod auth;
 pub mod backlog;
+pub mod batches;
 pub mod conversations;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod health;
+pub mod inbound;
 pub mod numbers;
 pub mod sandbox;
 pub mod send;
 pub mod send_rules;
 pub mod twilio;
+pub mod webhooks;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -37,8 +41,10 @@ use error::ApiError;
     modifiers(&ApiKeyAuth),
     tags(
         (name = "messages", description = "Sending messages"),
+        (name = "batches", description = "Batch sends from an uploaded file"),
         (name = "numbers", description = "Numbers and their per-channel messaging config"),
         (name = "conversations", description = "Conversations and their messages"),
+        (name = "webhooks", description = "Customer webhooks: delivery log, resend, signing secrets"),
         (name = "sandbox", description = "Parley extension: the simulated carrier"),
         (name = "carriers", description = "Callbacks from carriers (signed by the carrier, not by API key)"),
         (name = "operations", description = "Health, readiness, metrics"),
@@ -65,6 +71,12 @@ impl Modify for ApiKeyAuth {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(send::send_sms))
+        .routes(routes!(files::attach))
+        .routes(routes!(batches::start_batch))
+        .routes(routes!(batches::status::get_batch))
+        .routes(routes!(batches::status::batch_errors))
+        .routes(routes!(batches::status::list_batches))
+        .routes(routes!(batches::status::cancel_batch))
         .routes(routes!(numbers::list_numbers))
         .routes(routes!(numbers::update::update_number))
         .routes(routes!(numbers::legacy::update_webhook))
@@ -86,6 +98,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(conversations::pairs::clear_pair))
         .routes(routes!(conversations::pairs::get_pair_messages))
+        .routes(routes!(webhooks::webhook_log))
+        .routes(routes!(webhooks::resend))
+        .routes(routes!(webhooks::create_secret, webhooks::list_secrets))
         .routes(routes!(sandbox::inbox))
         .routes(routes!(sandbox::inbound))
         .routes(routes!(twilio::inbound::inbound))

@@ -141,20 +141,19 @@ pub async fn inbound(
         .ok_or_else(|| ApiError::agent_number_not_found(agent.as_str()))?;
     let channel = parse_channel(b.channel.as_deref(), &number.channel)?;
     let count = segments::count(&text);
-    let (conversation_id, message_id) = state
-        .store
-        .record_inbound(&InboundMessage {
-            org_id: org.id,
-            user_number: user.to_string(),
-            agent_number: agent.to_string(),
-            channel: channel.as_str().into(),
-            body: text,
-            encoding: count.encoding.as_str().into(),
-            segments: i64::from(count.segments),
-            provider_sid: None,
-            now: state.clock.now_ms(),
-        })
-        .await?;
+    let message = InboundMessage {
+        org_id: org.id,
+        user_number: user.to_string(),
+        agent_number: agent.to_string(),
+        channel: channel.as_str().into(),
+        body: text,
+        encoding: count.encoding.as_str().into(),
+        segments: i64::from(count.segments),
+        provider_sid: None,
+        now: state.clock.now_ms(),
+    };
+    let (conversation_id, message_id) =
+        super::inbound::store_inbound(&state, &message, None).await?;
     metrics::counter!("parley_inbound_messages_total").increment(1);
     Ok(ok(InboundOut {
         message: "Inbound message stored".into(),

@@ -2,7 +2,7 @@
 
 use axum::{extract::State, http::HeaderMap, Json};
 use parley_domain::{segments, timeouts::TimeoutSettings, Channel, PhoneNumber};
-use parley_store::{ConversationFields, NewOutbound, SendOutcome, SendRequest};
+use parley_store::{ConversationFields, NewOutbound, SendOutcome, SendRequest, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -218,6 +218,7 @@ pub fn request_hash(route: &str, body: &Value) -> String {
     responses(
         (status = 200, description = "Queued for sending", body = SendSmsEnvelope),
         (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 403, description = "`RECIPIENT_OPTED_OUT`: the user opted out of this number; nothing sent", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "agent_number is not one of the caller's numbers", body = ErrorBody),
         (status = 422, description = "idempotency-key reused with another body", body = ErrorBody),
@@ -264,9 +265,10 @@ pub async fn send_sms(
         .validate()
         .map_err(|e| ApiError::invalid_timeout(e.to_string()))?;
 
-    let number = state
+    // The number and its config for the channel asked for, in one read.
+    let (number, config_channel, stored_config) = state
         .store
-        .number_for_org(&org.id, agent.as_str())
+        .number_for_send(&org.id, agent.as_str(), b.channel.as_deref())
         .await?
         .ok_or_else(|| ApiError::agent_number_not_found(agent.as_str()))?;
     let channel = parse_channel(b.channel.as_deref(), &number.channel)?;
@@ -287,10 +289,14 @@ pub async fn send_sms(
     )
     .await?;
     // The number's config for this channel is the lowest layer of the timeout precedence.
-    let number_config = state
-        .store
-        .number_config(number.id, channel.as_str())
-        .await?;
+    let number_config = if config_channel == channel.as_str() {
+        Store::decode_number_config(stored_config)?
+    } else {
+        state
+            .store
+            .number_config(number.id, channel.as_str())
+            .await?
+    };
 
     let req = SendRequest {
         org_id: org.id.clone(),

@@ -1,5 +1,6 @@
 //! What a send must pass beyond its own fields before it is queued: template fields as
-//! Twilio's Content API takes them, WhatsApp's 24-hour window, and the sender's backlog.
+//! Twilio's Content API takes them, the suppression list (users who opted out), WhatsApp's
+//! 24-hour window, and the sender's backlog.
 //!
 //! Refusing here is the point: a message that would fail at the carrier hours later (a
 //! WhatsApp text outside the window fails with 63016; a message queued beyond Twilio's
@@ -49,6 +50,15 @@ pub async fn admit(state: &AppState, f: &SendFacts<'_>) -> Result<Admission, Api
                 segments: 0,
             });
         }
+    }
+    // A user who opted out of this number gets nothing more from it.
+    if state
+        .store
+        .is_suppressed(f.org_id, &f.number.phone_number, f.user_number)
+        .await?
+    {
+        metrics::counter!("parley_sends_refused_total", "reason" => "opted_out").increment(1);
+        return Err(ApiError::recipient_opted_out(f.user_number));
     }
     if f.channel == Channel::Whatsapp && f.content_sid.is_none() {
         let last = state

@@ -135,10 +135,16 @@ impl Dispatcher {
             metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
             return;
         }
+        let mut opted_out = false;
         let result = match self.carriers.get(&c.carrier) {
             None => DeliveryResult::Failed {
                 status: MessageStatus::Failed,
                 error_code: Some("CARRIER_NOT_CONFIGURED".into()),
+            },
+            // Queued before the user opted out: it must not go out now.
+            Some(_) if self.suppressed(&c).await => DeliveryResult::Failed {
+                status: MessageStatus::Failed,
+                error_code: Some("RECIPIENT_OPTED_OUT".into()),
             },
             Some(_) if !self.whatsapp_allowed(&c).await => DeliveryResult::Failed {
                 status: MessageStatus::Failed,
@@ -173,6 +179,7 @@ impl Dispatcher {
                             retry_after_ms: None,
                         })
                     });
+                opted_out = matches!(outcome, Err(CarrierError::OptedOut { .. }));
                 self.classify(&c, outcome)
             }
         };
@@ -190,7 +197,20 @@ impl Dispatcher {
             // The lease will expire and the message will be offered again; the carrier's
             // idempotency on the message id keeps that from sending twice.
             tracing::warn!(error = %e, "could not record the carrier's answer");
+            return;
         }
+        if opted_out {
+            crate::hooks::recipient_opted_out(&self.store, c.id, self.clock.now_ms()).await;
+        }
+    }
+
+    /// Whether the recipient opted out of the sender after the message was queued. A read
+    /// failure lets the message through (the carrier enforces its own opt-outs).
+    async fn suppressed(&self, c: &Claimed) -> bool {
+        self.store
+            .is_suppressed(&c.org_id, &c.from_number, &c.to_number)
+            .await
+            .unwrap_or(false)
     }
 
     /// WhatsApp's window, checked again at send time: a message queued inside it may reach
@@ -224,7 +244,6 @@ impl Dispatcher {
             },
             Err(CarrierError::OptedOut { code, message }) => {
                 tracing::info!(error.code = %code, error.message = %message, "carrier reports the recipient opted out");
-                crate::hooks::recipient_opted_out(c.id, &c.org_id);
                 DeliveryResult::Failed {
                     status: MessageStatus::Failed,
                     error_code: Some(code),

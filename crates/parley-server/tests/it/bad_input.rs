@@ -157,6 +157,7 @@ async fn bodies_that_are_not_json_objects_are_refused(b: Backend) {
         ),
         (Method::POST, "/v1/sms/clear".into()),
         (Method::POST, "/v1/sms/messages/get".into()),
+        (Method::POST, "/v1/sms/conversations/webhooks/resend".into()),
     ];
     for (method, path) in routes {
         for raw in ["{\"a\":", "[1]", "\"text\"", "12"] {

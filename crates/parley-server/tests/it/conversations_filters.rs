@@ -135,7 +135,7 @@ async fn every_operator_matches_what_it_says(b: Backend) {
         .await;
     assert_eq!(
         body["extra"]["pagination"],
-        json!({"totalItems": 4, "totalPages": 2, "currentPage": 2, "pageSize": 2})
+        json!({"totalItems": 4, "totalPages": 2, "currentPage": 2, "pageSize": 2, "next_cursor": null})
     );
 }
 

@@ -32,14 +32,14 @@ async fn an_empty_org_lists_nothing(b: Backend) {
     let body = app.list("").await;
     assert_eq!(
         body,
-        json!({"data": [], "errors": null, "extra": {"pagination": {"totalItems": 0, "totalPages": 0, "currentPage": 1, "pageSize": 25}}})
+        json!({"data": [], "errors": null, "extra": {"pagination": {"totalItems": 0, "totalPages": 0, "currentPage": 1, "pageSize": 25, "next_cursor": null}}})
     );
     let body = app
         .list("page=3&pageSize=10&sortBy=message_count&sortDir=asc")
         .await;
     assert_eq!(
         body["extra"]["pagination"],
-        json!({"totalItems": 0, "totalPages": 0, "currentPage": 3, "pageSize": 10})
+        json!({"totalItems": 0, "totalPages": 0, "currentPage": 3, "pageSize": 10, "next_cursor": null})
     );
 }
 
@@ -63,14 +63,25 @@ async fn pages_cover_every_row_once_up_to_the_last(b: Backend) {
     );
     assert_eq!(
         all["extra"]["pagination"],
-        json!({"totalItems": 7, "totalPages": 1, "currentPage": 1, "pageSize": 25})
+        json!({"totalItems": 7, "totalPages": 1, "currentPage": 1, "pageSize": 25, "next_cursor": null})
     );
     let mut seen = Vec::new();
     for page in 1..=3 {
         let body = app.list(&format!("page={page}&pageSize=3")).await;
+        let mut pagination = body["extra"]["pagination"].clone();
+        let next = pagination
+            .as_object_mut()
+            .unwrap()
+            .remove("next_cursor")
+            .unwrap();
         assert_eq!(
-            body["extra"]["pagination"],
+            pagination,
             json!({"totalItems": 7, "totalPages": 3, "currentPage": page, "pageSize": 3})
+        );
+        assert_eq!(
+            next.is_string(),
+            page < 3,
+            "a next page has a cursor: {next}"
         );
         assert_eq!(
             body["data"].as_array().unwrap().len(),

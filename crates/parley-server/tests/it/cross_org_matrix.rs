@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, enc, Backend, TestApp, AGENT, USER};
 
-crate::backend_tests!(no_endpoint_crosses_orgs);
+crate::backend_tests!(no_endpoint_crosses_orgs, no_batch_endpoint_crosses_orgs);
 
 const B_NUM: &str = "+15550200000";
 const NOBODY: &str = "+15550999999";
@@ -64,6 +64,7 @@ async fn no_endpoint_crosses_orgs(b: Backend) {
         .0,
         200
     );
+    app.send("+15551239876", "A's second conversation").await;
     app.drain().await;
     let before = snapshot(&app, &a_conv).await;
 
@@ -109,6 +110,38 @@ async fn no_endpoint_crosses_orgs(b: Backend) {
         .collect();
     assert_eq!(ids, [b_conv.as_str()]);
     assert_eq!(list["extra"]["pagination"]["totalItems"], 1);
+    // Unfiltered (the total is then the org's counter), and walked by cursor.
+    let (_, all) = app.get("/v1/sms/conversations?pageSize=1", &kb).await;
+    assert_eq!(all["data"][0]["id"], b_conv.as_str());
+    assert_eq!(
+        (
+            all["extra"]["pagination"]["totalItems"].as_i64(),
+            all["extra"]["pagination"]["next_cursor"].as_str()
+        ),
+        (Some(1), None)
+    );
+    let (_, a_first) = app
+        .get("/v1/sms/conversations?pageSize=1&sortDir=asc", &app.key)
+        .await;
+    let a_cursor = a_first["extra"]["pagination"]["next_cursor"]
+        .as_str()
+        .expect("A has a second conversation")
+        .to_owned();
+    let (s, after) = app
+        .get(
+            &format!(
+                "/v1/sms/conversations?sortDir=asc&cursor={}",
+                enc(&a_cursor)
+            ),
+            &kb,
+        )
+        .await;
+    assert_eq!(s, 200, "{after}");
+    assert!(after["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["id"] == b_conv.as_str()));
     let conv_path = |id: &str| format!("/v1/sms/conversations/{id}");
     same_refusal(
         &app.get(&conv_path(&a_conv), &kb).await,
@@ -118,6 +151,43 @@ async fn no_endpoint_crosses_orgs(b: Backend) {
         &a_conv,
         NO_CONV,
     );
+    // Webhooks: A's log, resend and signing secrets are A's alone.
+    let hook_path = |id: &str| format!("/v1/sms/conversations/{id}/webhook");
+    same_refusal(
+        &app.get(&hook_path(&a_conv), &kb).await,
+        &app.get(&hook_path(NO_CONV), &kb).await,
+        404,
+        "CONVERSATION_NOT_FOUND",
+        &a_conv,
+        NO_CONV,
+    );
+    let resend = |id: &str| json!({"conversation_ids": [id]});
+    same_refusal(
+        &app.post(
+            "/v1/sms/conversations/webhooks/resend",
+            &kb,
+            &resend(&a_conv),
+        )
+        .await,
+        &app.post(
+            "/v1/sms/conversations/webhooks/resend",
+            &kb,
+            &resend(NO_CONV),
+        )
+        .await,
+        404,
+        "WEBHOOK_NOT_FOUND",
+        &a_conv,
+        NO_CONV,
+    );
+    assert_eq!(
+        app.post("/v1/webhook_secrets", &app.key, &json!({}))
+            .await
+            .0,
+        200
+    );
+    let (_, b_secrets) = app.get("/v1/webhook_secrets", &kb).await;
+    assert_eq!(b_secrets["data"], json!([]), "B sees none of A's secrets");
     for path in ["/v1/sms/messages/get", "/v1/sms/clear"] {
         let on_a = app
             .post(path, &kb, &json!({"to": USER, "from": AGENT}))
@@ -292,4 +362,108 @@ async fn no_endpoint_crosses_orgs(b: Backend) {
         app.inbox(USER).await.iter().all(|m| m["from"] == AGENT),
         "no message went out from A's number for B"
     );
+}
+
+/// Files and batches: org B can neither start a batch from A's file (nor with A's number),
+/// nor read, list, or cancel A's batch; each refusal equals the one for a missing thing.
+async fn no_batch_endpoint_crosses_orgs(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let a_file = app.upload(b"phone_number,name\n+15551230001,Ana\n").await;
+    let g = json!({"agent_number": AGENT, "agent_message": "A's text {{name}}"});
+    let (s, _) = app
+        .post(
+            "/v1/sms/batch",
+            &app.key,
+            &json!({"file_id": a_file, "global": g}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (org_b, kb) = app.org("globex").await;
+    app.number(&org_b, B_NUM, 100.0).await;
+    let before = app.batch_status(&a_file).await;
+
+    let bg = json!({"agent_number": B_NUM, "agent_message": "from B"});
+    same_refusal(
+        &app.post(
+            "/v1/sms/batch",
+            &kb,
+            &json!({"file_id": a_file, "global": bg}),
+        )
+        .await,
+        &app.post(
+            "/v1/sms/batch",
+            &kb,
+            &json!({"file_id": NO_CONV, "global": bg}),
+        )
+        .await,
+        404,
+        "FILE_NOT_FOUND",
+        &a_file,
+        NO_CONV,
+    );
+    // B's own file with A's number.
+    let (s, up) = app
+        .upload_multipart(
+            &kb,
+            "b.csv",
+            b"phone_number\n+15551230002\n",
+            Some("batches"),
+        )
+        .await;
+    assert_eq!(s, 200, "{up}");
+    let b_file = up["data"]["file_id"].as_str().unwrap().to_owned();
+    same_refusal(
+        &app.post(
+            "/v1/sms/batch",
+            &kb,
+            &json!({"file_id": b_file, "global": {"agent_number": AGENT, "agent_message": "x"}}),
+        )
+        .await,
+        &app.post(
+            "/v1/sms/batch",
+            &kb,
+            &json!({"file_id": b_file, "global": {"agent_number": NOBODY, "agent_message": "x"}}),
+        )
+        .await,
+        404,
+        "AGENT_NUMBER_NOT_FOUND",
+        AGENT,
+        NOBODY,
+    );
+    for (method, suffix) in [
+        (Method::GET, ""),
+        (Method::GET, "/errors"),
+        (Method::POST, "/cancel"),
+    ] {
+        same_refusal(
+            &app.call(
+                method.clone(),
+                &format!("/v1/sms/batch/{a_file}{suffix}"),
+                &kb,
+                None,
+            )
+            .await,
+            &app.call(
+                method,
+                &format!("/v1/sms/batch/{NO_CONV}{suffix}"),
+                &kb,
+                None,
+            )
+            .await,
+            404,
+            "BATCH_NOT_FOUND",
+            &a_file,
+            NO_CONV,
+        );
+    }
+    let (s, listed) = app.get("/v1/sms/batches", &kb).await;
+    assert_eq!((s, listed["data"].clone()), (200, json!([])));
+    // A's batch is untouched and still sends.
+    assert_eq!(app.batch_status(&a_file).await, before);
+    app.drain().await;
+    assert_eq!(
+        app.inbox("+15551230001").await[0]["message"],
+        "A's text Ana"
+    );
+    assert!(app.inbox("+15551230002").await.is_empty());
 }

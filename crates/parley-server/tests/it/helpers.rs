@@ -39,6 +39,8 @@ pub struct TestApp {
     pub key: String,
     pub org_id: String,
     _dir: Option<tempfile::TempDir>,
+    /// Where uploaded batch files go (`batches.data_dir`).
+    pub files_dir: tempfile::TempDir,
 }
 
 pub const AGENT: &str = "+15550100000";
@@ -111,7 +113,9 @@ impl TestApp {
         Self::spawn_with(backend, test_config()).await
     }
 
-    pub async fn spawn_with(backend: Backend, cfg: Config) -> Self {
+    pub async fn spawn_with(backend: Backend, mut cfg: Config) -> Self {
+        let files_dir = tempfile::tempdir().unwrap();
+        cfg.batches.data_dir = files_dir.path().to_path_buf();
         let (store, dir) = store_for(backend).await;
         store.migrate().await.unwrap();
         let clock = FakeClock::new(T0);
@@ -129,6 +133,7 @@ impl TestApp {
             key: String::new(),
             org_id: String::new(),
             _dir: dir,
+            files_dir,
         };
         let (org_id, key) = t.org("acme").await;
         t.number(&org_id, AGENT, 1000.0).await;
@@ -261,9 +266,12 @@ impl TestApp {
     /// Runs dispatch and due jobs until nothing is left that is due at the current (fake) time.
     pub async fn drain(&self) {
         loop {
+            let chunks = self.app.batches.run_once().await.unwrap();
             let sent = self.app.dispatcher.run_once().await.unwrap();
             let jobs = self.app.jobs.run_once().await.unwrap();
-            if sent == 0 && jobs == 0 {
+            let hooks = self.app.webhooks.run_once().await.unwrap();
+            let timers = self.app.timers.run_once().await.unwrap();
+            if chunks == 0 && sent == 0 && jobs == 0 && hooks == 0 && timers == 0 {
                 break;
             }
         }

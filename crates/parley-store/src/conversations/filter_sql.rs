@@ -21,11 +21,15 @@ pub(crate) enum Bind {
 }
 
 /// Accumulates a WHERE clause and its binds, numbering placeholders in order.
+#[derive(Clone)]
 pub(crate) struct Sql {
     dialect: Dialect,
     pub clauses: Vec<String>,
     pub binds: Vec<Bind>,
     aliases: usize,
+    /// When set, filters on any other column are written so that no index can serve them
+    /// (SQLite), which leaves the planner one choice: walk this column's index in order.
+    pub walk_index_of: Option<&'static str>,
 }
 
 impl Sql {
@@ -35,7 +39,12 @@ impl Sql {
             clauses: Vec::new(),
             binds: Vec::new(),
             aliases: 0,
+            walk_index_of: None,
         }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Adds a bind and returns its placeholder.
@@ -48,18 +57,27 @@ impl Sql {
         self.clauses.join(" AND ")
     }
 
+    /// A filtered column as the WHERE clause names it: `+column` keeps SQLite from serving
+    /// the filter with an index (see `walk_index_of`); the value is unchanged.
+    fn col(&self, column: &'static str) -> String {
+        match (self.dialect, self.walk_index_of) {
+            (Dialect::Sqlite, Some(walked)) if walked != column => format!("+{column}"),
+            _ => column.to_owned(),
+        }
+    }
+
     pub fn push_filter(&mut self, f: &Filter) {
         let clause = match f {
             Filter::Text(field, op, value) => self.text(*field, *op, value),
-            Filter::TextUnset(field) => format!("{} IS NULL", field.column()),
+            Filter::TextUnset(field) => format!("{} IS NULL", self.col(field.column())),
             Filter::Int(field, op, value) => {
                 let p = self.bind(Bind::Int(*value));
-                format!("{} {} {p}", field.column(), op.sql())
+                format!("{} {} {p}", self.col(field.column()), op.sql())
             }
-            Filter::IntUnset(field) => format!("{} IS NULL", field.column()),
+            Filter::IntUnset(field) => format!("{} IS NULL", self.col(field.column())),
             Filter::IsActive(active) => {
                 let p = self.bind(Bind::Int(i64::from(*active)));
-                format!("is_active = {p}")
+                format!("{} = {p}", self.col("is_active"))
             }
             Filter::VariablesContain(object) => self.variables_contain(object),
         };
@@ -67,10 +85,12 @@ impl Sql {
     }
 
     fn text(&mut self, field: TextField, op: TextOp, value: &str) -> String {
-        let col = field.column();
-        let ordered = self.dialect.collate_c(col);
+        let col = self.col(field.column());
+        let ordered = self.dialect.collate_c(&col);
         let (sql_op, bind) = match op {
-            TextOp::Eq => return format!("{col} = {}", self.bind(Bind::Text(value.into()))),
+            // Equality means the same under every collation; "C" lets PostgreSQL use the
+            // list indexes, which are built with it.
+            TextOp::Eq => return format!("{ordered} = {}", self.bind(Bind::Text(value.into()))),
             TextOp::Gt => (">", value.to_owned()),
             TextOp::Gte => (">=", value.to_owned()),
             TextOp::Lt => ("<", value.to_owned()),

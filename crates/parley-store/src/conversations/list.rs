@@ -1,22 +1,9 @@
-//! `GET /v1/sms/conversations`: one page of an org's conversations, sorted and filtered.
-//!
-//! The API is page-numbered (Bland's contract), so the cost of a page is the rows skipped
-//! to reach it. Three things keep that small at a million rows per org:
-//! - every sortable column has an index `(org_id, column, id)`, so the skipped rows are
-//!   index entries, never table rows: the page's ids are picked from the index alone and
-//!   only those rows are then read (a deferred join);
-//! - a page in the second half of the result is read from the other end, with the sort
-//!   reversed, so no page skips more than half the rows;
-//! - the count and the page come from one snapshot, so the reversed offset is exact.
+//! The types of `GET /v1/sms/conversations`: sort fields, filters, the query and its page.
+//! `list_query` runs it.
 
 use serde_json::{Map, Value};
-use sqlx::{any::AnyArguments, Arguments, Row};
 
-use super::{
-    filter_sql::{Bind, Sql},
-    ConversationRow,
-};
-use crate::{Dialect, Result, Store};
+use super::{keyset::ListCursor, ConversationRow};
 
 /// The columns Bland lets a list be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +51,7 @@ impl SortField {
         Self::ALL.into_iter().find(|f| f.api_name() == name)
     }
 
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             SortField::CurrPathwayId => "pathway_id",
             SortField::CurrPathwayVersion => "pathway_version",
@@ -72,7 +59,7 @@ impl SortField {
         }
     }
 
-    fn is_text(self) -> bool {
+    pub(crate) fn is_text(self) -> bool {
         matches!(
             self,
             SortField::UserNumber
@@ -172,12 +159,14 @@ pub enum Filter {
 #[derive(Debug, Clone)]
 pub struct ConversationListQuery {
     pub org_id: String,
-    /// 1-based.
+    /// 1-based. Ignored when `after` is set.
     pub page: i64,
     pub page_size: i64,
     pub sort: SortField,
     pub descending: bool,
     pub filters: Vec<Filter>,
+    /// Keyset paging: the page starts right after this row of the same sort and filters.
+    pub after: Option<ListCursor>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -193,95 +182,6 @@ pub struct ConversationPage {
     pub rows: Vec<ListedConversation>,
     /// Conversations matching the filters, over all pages.
     pub total: i64,
-}
-
-impl Store {
-    pub async fn list_conversations(&self, q: &ConversationListQuery) -> Result<ConversationPage> {
-        let d = self.dialect;
-        let mut sql = Sql::new(d);
-        let org = sql.bind(Bind::Text(q.org_id.clone()));
-        sql.clauses.push(format!("org_id = {org}"));
-        for f in &q.filters {
-            sql.push_filter(f);
-        }
-        let where_sql = sql.where_sql();
-
-        let mut tx = self.reader.begin().await?;
-        if let Some(stmt) = d.snapshot_read() {
-            sqlx::query(stmt).execute(&mut *tx).await?;
-        }
-        let count_sql = format!("SELECT COUNT(*) AS n FROM conversations WHERE {where_sql}");
-        let total: i64 = sqlx::query_with(&count_sql, arguments(&sql.binds))
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        let offset = (q.page - 1).saturating_mul(q.page_size);
-        if offset >= total {
-            tx.commit().await?;
-            return Ok(ConversationPage {
-                rows: Vec::new(),
-                total,
-            });
-        }
-        // Read pages past the middle from the far end: same rows, fewer skipped.
-        let from_end = offset + q.page_size / 2 > total / 2;
-        let (descending, limit, offset) = if from_end {
-            let end = (offset + q.page_size).min(total);
-            (!q.descending, end - offset, total - end)
-        } else {
-            (q.descending, q.page_size, offset)
-        };
-        let limit_p = sql.bind(Bind::Int(limit));
-        let offset_p = sql.bind(Bind::Int(offset));
-        let page_sql = format!(
-            "SELECT c.*, (SELECT m.body FROM messages m WHERE m.conversation_id = c.id AND m.deleted_at IS NULL \
-             ORDER BY m.id DESC LIMIT 1) AS last_message \
-             FROM conversations c \
-             JOIN (SELECT id FROM conversations WHERE {where_sql} ORDER BY {inner} LIMIT {limit_p} OFFSET {offset_p}) page \
-             ON page.id = c.id ORDER BY {outer}",
-            inner = order_by(d, q.sort, descending, ""),
-            outer = order_by(d, q.sort, descending, "c."),
-        );
-        let mut rows =
-            sqlx::query_as_with::<_, ListedConversation, _>(&page_sql, arguments(&sql.binds))
-                .fetch_all(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        if from_end {
-            rows.reverse();
-        }
-        Ok(ConversationPage { rows, total })
-    }
-}
-
-/// `ORDER BY` matching the `(org_id, column, id)` indexes exactly, so either direction is
-/// an index walk. NULLs sort as the smallest value on both backends.
-fn order_by(d: Dialect, sort: SortField, descending: bool, prefix: &str) -> String {
-    let dir = if descending { "DESC" } else { "ASC" };
-    let col = format!("{prefix}{}", sort.column());
-    let col = if sort.is_text() {
-        d.collate_c(&col)
-    } else {
-        col
-    };
-    format!(
-        "{col} {dir}{nulls}, {id} {dir}",
-        nulls = d.nulls_smallest(descending),
-        id = d.collate_c(&format!("{prefix}id")),
-    )
-}
-
-/// The binds as arguments, in placeholder order.
-fn arguments(binds: &[Bind]) -> AnyArguments<'static> {
-    let mut args = AnyArguments::default();
-    for b in binds {
-        // Encoding a string or a number into the `Any` buffer cannot fail.
-        let added = match b {
-            Bind::Text(s) => args.add(s.clone()),
-            Bind::Int(i) => args.add(*i),
-            Bind::Float(f) => args.add(*f),
-        };
-        added.expect("plain values encode");
-    }
-    args
+    /// Where the next page starts, when there are rows after this page.
+    pub next: Option<ListCursor>,
 }

@@ -45,12 +45,21 @@ impl Store {
             tx.commit().await?;
             return Ok(SetActiveOutcome::Updated(Box::new(c)));
         }
-        let update = if active {
-            "UPDATE conversations SET is_active = 1, ended_reason = NULL, timed_out_at = NULL, updated_at = $1 \
-             WHERE id = $2"
-        } else {
-            "UPDATE conversations SET is_active = 0, ended_reason = 'inactive', updated_at = $1 WHERE id = $2"
-        };
+        if !active {
+            // Closing is an end like any other: one status webhook (`inactive`).
+            let ended =
+                crate::lifecycle::end_locked(&mut tx, c, crate::EndStatus::Inactive, now).await?;
+            tx.commit().await?;
+            return Ok(match ended {
+                crate::EndOutcome::Ended(row) | crate::EndOutcome::AlreadyEnded(row) => {
+                    SetActiveOutcome::Updated(row)
+                }
+                crate::EndOutcome::NotFound => SetActiveOutcome::NotFound,
+            });
+        }
+        let update =
+            "UPDATE conversations SET is_active = 1, ended_reason = NULL, ended_at = NULL, \
+             timed_out_at = NULL, updated_at = $1 WHERE id = $2";
         let res = sqlx::query(update)
             .bind(now)
             .bind(&c.id)

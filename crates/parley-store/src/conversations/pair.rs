@@ -142,48 +142,70 @@ pub(crate) async fn create_conversation(
 }
 
 /// Records one more message on a conversation, overwriting the settings the request
-/// carried and keeping the rest. One statement, because it runs on every send.
+/// carried and keeping the rest. One statement, because it runs on every send; it sets only
+/// the columns the request carried, because SQLite rewrites the entries of every index on a
+/// column an UPDATE assigns, changed or not (a plain send then touches only the two indexes
+/// on `updated_at` and `message_count`, not the pathway and persona ones as well).
 pub(crate) async fn touch_conversation(
     tx: &mut Transaction<'_, Any>,
     c: &ConversationRow,
     f: &ConversationFields,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE conversations SET updated_at = $1, last_message_at = $1, message_count = message_count + 1, \
-         request_data = COALESCE($2, request_data), metadata = COALESCE($3, metadata), \
-         webhook = COALESCE($4, webhook), disposition_ids = COALESCE($5, disposition_ids), \
-         citation_schema_ids = COALESCE($6, citation_schema_ids), persona_id = COALESCE($7, persona_id), \
-         persona_version = COALESCE($8, persona_version), persona_settings = COALESCE($9, persona_settings), \
-         pathway_id = COALESCE($10, pathway_id), pathway_version = COALESCE($11, pathway_version), \
-         start_node_id = COALESCE($12, start_node_id), prompt = COALESCE($13, prompt), \
-         time_out = COALESCE($14, time_out), timeout_message = COALESCE($15, timeout_message), \
-         warning_time = COALESCE($16, warning_time), warning_message = COALESCE($17, warning_message), \
-         current_node_id = COALESCE($18, current_node_id), variables = COALESCE($19, variables) \
-         WHERE id = $20",
-    )
-    .bind(now)
-    .bind(json_text(&f.request_data))
-    .bind(json_text(&f.metadata))
-    .bind(&f.webhook)
-    .bind(json_text(&f.disposition_ids))
-    .bind(json_text(&f.citation_schema_ids))
-    .bind(&f.persona_id)
-    .bind(&f.persona_version)
-    .bind(json_text(&f.persona_settings))
-    .bind(&f.pathway_id)
-    .bind(&f.pathway_version)
-    .bind(&f.start_node_id)
-    .bind(&f.prompt)
-    .bind(f.timeouts.time_out)
-    .bind(&f.timeouts.timeout_message)
-    .bind(f.timeouts.warning_time)
-    .bind(&f.timeouts.warning_message)
-    .bind(&f.current_node_id)
-    .bind(merge_variables(c.variables.as_deref(), f.request_data.as_ref()))
-    .bind(&c.id)
-    .execute(&mut **tx)
-    .await?;
+    enum V {
+        Text(Option<String>),
+        Int(Option<i64>),
+    }
+    let t = V::Text;
+    let fields = [
+        ("request_data", t(json_text(&f.request_data))),
+        ("metadata", t(json_text(&f.metadata))),
+        ("webhook", t(f.webhook.clone())),
+        ("disposition_ids", t(json_text(&f.disposition_ids))),
+        ("citation_schema_ids", t(json_text(&f.citation_schema_ids))),
+        ("persona_id", t(f.persona_id.clone())),
+        ("persona_version", t(f.persona_version.clone())),
+        ("persona_settings", t(json_text(&f.persona_settings))),
+        ("pathway_id", t(f.pathway_id.clone())),
+        ("pathway_version", t(f.pathway_version.clone())),
+        ("start_node_id", t(f.start_node_id.clone())),
+        ("prompt", t(f.prompt.clone())),
+        ("time_out", V::Int(f.timeouts.time_out)),
+        ("timeout_message", t(f.timeouts.timeout_message.clone())),
+        ("warning_time", V::Int(f.timeouts.warning_time)),
+        ("warning_message", t(f.timeouts.warning_message.clone())),
+        ("current_node_id", t(f.current_node_id.clone())),
+        (
+            "variables",
+            t(merge_variables(
+                c.variables.as_deref(),
+                f.request_data.as_ref(),
+            )),
+        ),
+    ];
+    let present: Vec<(&str, V)> = fields
+        .into_iter()
+        .filter(|(_, v)| match v {
+            V::Text(x) => x.is_some(),
+            V::Int(x) => x.is_some(),
+        })
+        .collect();
+    let mut sql = String::from(
+        "UPDATE conversations SET updated_at = $1, last_message_at = $1, \
+         message_count = message_count + 1",
+    );
+    for (i, (col, _)) in present.iter().enumerate() {
+        sql.push_str(&format!(", {col} = ${}", i + 2));
+    }
+    sql.push_str(&format!(" WHERE id = ${}", present.len() + 2));
+    let mut q = sqlx::query(&sql).bind(now);
+    for (_, v) in present {
+        q = match v {
+            V::Text(x) => q.bind(x),
+            V::Int(x) => q.bind(x),
+        };
+    }
+    q.bind(&c.id).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -58,6 +58,7 @@ fn query(
         sort,
         descending,
         filters,
+        after: None,
     }
 }
 

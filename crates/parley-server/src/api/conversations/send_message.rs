@@ -58,6 +58,7 @@ pub struct SendMessageEnvelope {
     responses(
         (status = 200, description = "Queued for sending on this conversation", body = SendMessageEnvelope),
         (status = 400, description = "Missing, empty or too long message, or unknown sender", body = ErrorBody),
+        (status = 403, description = "`RECIPIENT_OPTED_OUT`: the user opted out of this number; nothing sent", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown id, or another org's conversation", body = ErrorBody),
         (status = 422, description = "idempotency-key reused with another body", body = ErrorBody),
@@ -83,6 +84,23 @@ pub async fn send_on_conversation(
         Some("AGENT") => "AGENT",
         Some(_) => return Err(ApiError::invalid("sender must be HUMAN or AGENT")),
     };
+    // A user who opted out gets nothing more, not even from a human (a replayed request
+    // still answers what the first one did).
+    let replay = match &idempotency_key {
+        Some(k) => state.store.idempotency_key_seen(&org.id, k).await?,
+        None => false,
+    };
+    if !replay {
+        if let Some(c) = state.store.conversation(&org.id, &id).await? {
+            if state
+                .store
+                .is_suppressed(&org.id, &c.agent_number, &c.user_number)
+                .await?
+            {
+                return Err(ApiError::recipient_opted_out(&c.user_number));
+            }
+        }
+    }
     let count = segments::count(&text);
     // The conversation is part of what makes two requests the same.
     let route = format!("POST /v1/sms/conversations/{id}/messages");

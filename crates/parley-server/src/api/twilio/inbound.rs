@@ -110,11 +110,7 @@ pub async fn inbound(
         provider_sid: Some(sid),
         now: state.clock.now_ms(),
     };
-    match state
-        .store
-        .record_inbound_with_media(&message, media.as_ref())
-        .await
-    {
+    match crate::api::inbound::store_inbound(&state, &message, media.as_ref()).await {
         Ok(_) => metrics::counter!("parley_inbound_messages_total").increment(1),
         // The same sid stored by a concurrent delivery a moment ago.
         Err(StoreError::Conflict(_)) => {

@@ -1,0 +1,42 @@
+//! What happens to a user's message, whichever carrier brought it (the sandbox handset,
+//! Twilio): a STOP-style keyword opts the user out (stored, webhooked, conversation ended
+//! `blacklisted`, user suppressed, in one transaction); a START-style keyword from a
+//! suppressed user opts them back in; anything else is stored as it is.
+
+use parley_domain::opt_out::{self, Keyword};
+use parley_store::{InboundKeyword, InboundMessage};
+
+use crate::app::AppState;
+
+/// Stores `m` (with its carrier-reported `media`) and acts on a keyword. Returns
+/// `(conversation_id, message_id)`.
+pub async fn store_inbound(
+    state: &AppState,
+    m: &InboundMessage,
+    media: Option<&serde_json::Value>,
+) -> parley_store::Result<(String, i64)> {
+    let store = &state.store;
+    let action = match opt_out::classify(&m.body) {
+        Some(Keyword::OptOut) => Some(InboundKeyword::OptOut),
+        // "YES" from a user who never opted out is an ordinary answer.
+        Some(Keyword::OptIn)
+            if store
+                .is_suppressed(&m.org_id, &m.agent_number, &m.user_number)
+                .await? =>
+        {
+            Some(InboundKeyword::OptIn)
+        }
+        _ => None,
+    };
+    match action {
+        Some(k) => {
+            let kind = match k {
+                InboundKeyword::OptOut => "opt_out",
+                InboundKeyword::OptIn => "opt_in",
+            };
+            metrics::counter!("parley_opt_keywords_total", "kind" => kind).increment(1);
+            store.record_inbound_keyword(m, media, k).await
+        }
+        None => store.record_inbound_with_media(m, media).await,
+    }
+}
