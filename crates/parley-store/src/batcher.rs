@@ -2,9 +2,9 @@
 //!
 //! SQLite has one writer. With a transaction per request, throughput is bounded by the cost
 //! of a commit (WAL frames for every page the send touched, per request). The batcher takes
-//! the sends that are waiting, runs them one after another in a single transaction and
-//! commits once; every caller is answered only after that commit, so a 200 still means
-//! durable. Sends never need a savepoint: `accept_in` decides every non-`Accepted` outcome
+//! the sends that are waiting, runs them in a single transaction (runs of plain sends as
+//! multi-row statements, see `conversations::bulk`) and commits once; every caller is
+//! answered only after that commit, so a 200 still means durable. Sends never need a savepoint: `accept_in` decides every non-`Accepted` outcome
 //! before writing. If a statement fails, the whole batch rolls back and each send is
 //! retried alone, so one bad request cannot fail its neighbours.
 
@@ -12,7 +12,7 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    conversations::{accept_alone, accept_in},
+    conversations::{accept_alone, accept_in, bulk},
     Result, SendOutcome, SendRequest, StoreError,
 };
 
@@ -72,11 +72,18 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
+/// Runs the batch in arrival order: runs of plain sends on distinct pairs as multi-row
+/// statements (`bulk`), every other send alone, all in one transaction.
 async fn together(pool: &AnyPool, pending: &[Pending]) -> Result<Vec<SendOutcome>> {
+    let reqs: Vec<&SendRequest> = pending.iter().map(|p| &p.req).collect();
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(pending.len());
-    for p in pending {
-        outcomes.push(accept_in(&mut tx, &p.req).await?);
+    for run in bulk::runs(&reqs) {
+        if run.len() == 1 {
+            outcomes.push(accept_in(&mut tx, reqs[run.start]).await?);
+        } else {
+            outcomes.extend(bulk::accept_run(&mut tx, &reqs[run]).await?);
+        }
     }
     tx.commit().await?;
     Ok(outcomes)

@@ -2,8 +2,10 @@
 //!
 //! Submodules hold the other operations on the same tables: `pair` (the one-active-per-pair
 //! rule shared by every writer), `create` (`/v1/sms/create` and sending on a conversation),
-//! `list`, `list_query`, `filter_sql` and `keyset` (the paginated list), `manage` (activate, delete, hide).
+//! `list`, `list_query`, `filter_sql` and `keyset` (the paginated list), `manage` (activate, delete, hide),
+//! `bulk` (the send transaction for many sends at once).
 
+pub(crate) mod bulk;
 mod create;
 mod filter_sql;
 mod keyset;

@@ -68,6 +68,7 @@ both_backends!(
     inbound_lands_on_the_active_conversation,
     orgs_and_numbers_are_scoped,
     concurrent_sends_share_commits_without_mixing_outcomes,
+    batched_sends_keep_every_conversation_consistent,
 );
 
 // Suites for number configs and the conversation operations beyond sending; they share the
@@ -521,4 +522,70 @@ async fn concurrent_sends_share_commits_without_mixing_outcomes(s: &Store) {
     assert_eq!(s.queue_depth(i64::MAX).await.unwrap().queued, accepted);
     // Each of the two keys was taken by exactly one accepted send.
     assert_eq!(s.purge_idempotency_keys(i64::MAX).await.unwrap(), 2);
+}
+
+/// Sends that arrive together share multi-row statements on SQLite (`conversations::bulk`);
+/// whatever mix arrives (repeated pairs, settings, refusals, keys, new conversations), each
+/// answer must name the message it wrote and every conversation must count what it holds.
+async fn batched_sends_keep_every_conversation_consistent(s: &Store) {
+    org_with_number(s, "o1", "+15550100000", 10.0).await;
+    let user = |i: usize| format!("+1555124{:04}", i % 25);
+    let mut tasks = Vec::new();
+    for i in 0..400usize {
+        let s = s.clone();
+        let mut r = send("o1", "+15550100000", &user(i), &format!("m{i}"));
+        if i % 5 == 0 {
+            r.fields.request_data = Some(serde_json::json!({ "i": i }));
+        }
+        if i % 13 == 0 {
+            r.fields.timeouts = TimeoutSettings {
+                time_out: Some(10),
+                warning_time: Some(20),
+                ..Default::default()
+            };
+        }
+        if i % 17 == 0 {
+            r.new_conversation = true;
+        }
+        if i % 19 == 0 {
+            r.idempotency = Some((format!("key-{i}"), format!("h{i}")));
+        }
+        tasks.push(tokio::spawn(async move { (i, s.accept_send(&r).await.unwrap()) }));
+    }
+    let mut accepted = Vec::new();
+    for t in tasks {
+        let (i, outcome) = t.await.unwrap();
+        match outcome {
+            SendOutcome::Accepted(a) => {
+                assert_ne!(i % 13, 0, "send {i} breaks its timeout rule");
+                accepted.push((i, a));
+            }
+            SendOutcome::InvalidTimeout(_) => assert_eq!(i % 13, 0),
+            other => panic!("send {i}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(accepted.len(), 400 - 400usize.div_ceil(13));
+    let mut conversations = std::collections::BTreeSet::new();
+    let mut message_ids = std::collections::BTreeSet::new();
+    for (i, a) in &accepted {
+        let m = s.message(a.message_id).await.unwrap().expect("message stored");
+        assert_eq!(m.body, format!("m{i}"));
+        assert_eq!(m.conversation_id, a.conversation_id, "send {i}");
+        assert_eq!(m.to_number, user(*i));
+        assert!(message_ids.insert(a.message_id), "message id {} twice", a.message_id);
+        conversations.insert(a.conversation_id.clone());
+    }
+    assert_eq!(
+        s.queue_depth(i64::MAX).await.unwrap().queued,
+        accepted.len() as i64
+    );
+    let mut active_per_user = std::collections::BTreeMap::new();
+    for id in &conversations {
+        let c = s.conversation("o1", id).await.unwrap().unwrap();
+        let held = s.conversation_messages(id).await.unwrap().len() as i64;
+        assert_eq!(c.message_count, held, "conversation {id} miscounts");
+        *active_per_user.entry(c.user_number.clone()).or_insert(0) += c.is_active;
+    }
+    assert!(active_per_user.values().all(|&n| n == 1), "{active_per_user:?}");
+    assert_eq!(active_per_user.len(), 25);
 }
