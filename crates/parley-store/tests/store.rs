@@ -550,7 +550,9 @@ async fn batched_sends_keep_every_conversation_consistent(s: &Store) {
         if i % 19 == 0 {
             r.idempotency = Some((format!("key-{i}"), format!("h{i}")));
         }
-        tasks.push(tokio::spawn(async move { (i, s.accept_send(&r).await.unwrap()) }));
+        tasks.push(tokio::spawn(async move {
+            (i, s.accept_send(&r).await.unwrap())
+        }));
     }
     let mut accepted = Vec::new();
     for t in tasks {
@@ -568,11 +570,19 @@ async fn batched_sends_keep_every_conversation_consistent(s: &Store) {
     let mut conversations = std::collections::BTreeSet::new();
     let mut message_ids = std::collections::BTreeSet::new();
     for (i, a) in &accepted {
-        let m = s.message(a.message_id).await.unwrap().expect("message stored");
+        let m = s
+            .message(a.message_id)
+            .await
+            .unwrap()
+            .expect("message stored");
         assert_eq!(m.body, format!("m{i}"));
         assert_eq!(m.conversation_id, a.conversation_id, "send {i}");
         assert_eq!(m.to_number, user(*i));
-        assert!(message_ids.insert(a.message_id), "message id {} twice", a.message_id);
+        assert!(
+            message_ids.insert(a.message_id),
+            "message id {} twice",
+            a.message_id
+        );
         conversations.insert(a.conversation_id.clone());
     }
     assert_eq!(
@@ -586,6 +596,9 @@ async fn batched_sends_keep_every_conversation_consistent(s: &Store) {
         assert_eq!(c.message_count, held, "conversation {id} miscounts");
         *active_per_user.entry(c.user_number.clone()).or_insert(0) += c.is_active;
     }
-    assert!(active_per_user.values().all(|&n| n == 1), "{active_per_user:?}");
+    assert!(
+        active_per_user.values().all(|&n| n == 1),
+        "{active_per_user:?}"
+    );
     assert_eq!(active_per_user.len(), 25);
 }

@@ -11,6 +11,12 @@
 //! pairs, so no send in a run can observe another's writes; the batcher splits its queue
 //! into runs and single sends in arrival order, and each run's writes land before the next
 //! item starts, so the outcome is exactly that of `accept_in` applied in order.
+//!
+//! SQLite only (the batcher is): the statements use anonymous `?` parameters, because
+//! SQLite resolves each `$N` by a linear scan of the statement's names, which made binding
+//! a 64-row INSERT quadratic; and they are not kept in sqlx's statement cache
+//! (`persistent(false)`), since every run size is a different statement and would evict
+//! the fixed statements the rest of the server reuses.
 
 use std::collections::HashMap;
 
@@ -21,7 +27,7 @@ use super::{
 };
 use crate::{json_text, Result, StoreError};
 
-/// Most sends in one run. A message row binds 14 values and the read 4 per send, so this
+/// Most sends in one run. A message row binds 16 values and the read 4 per send, so this
 /// stays far below SQLite's limit of 32,766 bound parameters per statement.
 pub(crate) const MAX_RUN: usize = 256;
 
@@ -160,20 +166,13 @@ async fn active_conversations(
 ) -> Result<HashMap<Key, ConversationRow>> {
     let mut sql = String::from("SELECT * FROM conversations WHERE is_active = 1 AND (");
     for i in 0..reqs.len() {
-        let b = i * 4;
         if i > 0 {
             sql.push_str(" OR ");
         }
-        sql.push_str(&format!(
-            "(org_id = ${} AND agent_number = ${} AND user_number = ${} AND channel = ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4
-        ));
+        sql.push_str("(org_id = ? AND agent_number = ? AND user_number = ? AND channel = ?)");
     }
     sql.push(')');
-    let mut q = sqlx::query_as::<_, ConversationRow>(&sql);
+    let mut q = sqlx::query_as::<_, ConversationRow>(&sql).persistent(false);
     for r in reqs {
         q = q
             .bind(&r.org_id)
@@ -202,13 +201,12 @@ async fn touch_many(tx: &mut Transaction<'_, Any>, ids: &[String], now: i64) -> 
     if ids.is_empty() {
         return Ok(());
     }
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
-        "UPDATE conversations SET updated_at = $1, last_message_at = $1, \
+        "UPDATE conversations SET updated_at = ?, last_message_at = ?, \
          message_count = message_count + 1 WHERE id IN ({})",
-        placeholders.join(", ")
+        vec!["?"; ids.len()].join(", ")
     );
-    let mut q = sqlx::query(&sql).bind(now);
+    let mut q = sqlx::query(&sql).persistent(false).bind(now).bind(now);
     for id in ids {
         q = q.bind(id);
     }
@@ -250,19 +248,10 @@ async fn insert_messages(
          status, encoding, segments, content_sid, content_variables, workflow_id, priority, attempts, \
          next_attempt_at, created_at, updated_at) VALUES ",
     );
-    // 14 placeholders per row; the row's `now` fills all three timestamps.
-    for n in 0..count {
-        let p: Vec<String> = (1..=14).map(|k| format!("${}", n * 14 + k)).collect();
-        if n > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "({}, {}, 'outbound', {}, {}, {}, {}, {}, 'queued', {}, {}, {}, {}, {}, {}, 0, {}, {}, {})",
-            p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[13], p[13]
-        ));
-    }
+    let row = "(?, ?, 'outbound', ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)";
+    sql.push_str(&vec![row; count].join(", "));
     sql.push_str(" RETURNING id, workflow_id");
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query(&sql).persistent(false);
     for ((r, c), w) in reqs.iter().zip(conversation_ids).zip(&workflow_ids) {
         let (Some(c), Some(w)) = (c, w) else { continue };
         let o = &r.outbound;
@@ -280,6 +269,8 @@ async fn insert_messages(
             .bind(json_text(&o.content_variables))
             .bind(w)
             .bind(o.priority)
+            .bind(r.now)
+            .bind(r.now)
             .bind(r.now);
     }
     let rows = q.fetch_all(&mut **tx).await?;
