@@ -192,6 +192,9 @@ impl<'p> Turn<'p> {
 
     /// Resumes after a [`Poll::NeedModel`].
     pub fn answer_model(&mut self, reply: ModelReply) -> Result<(), EngineError> {
+        if !matches!(self.step, Step::Wait(_)) {
+            return self.not_waiting("a model answer");
+        }
         let Step::Wait(awaiting) = std::mem::replace(&mut self.step, Step::Done) else {
             return self.not_waiting("a model answer");
         };
@@ -251,7 +254,7 @@ impl<'p> Turn<'p> {
 
     /// Resumes after a [`Poll::NeedWebhook`].
     pub fn answer_webhook(&mut self, response: WebhookResponse) -> Result<(), EngineError> {
-        let Step::Wait(Awaiting::Webhook(n)) = std::mem::replace(&mut self.step, Step::Done) else {
+        let Step::Wait(Awaiting::Webhook(n)) = self.step else {
             return self.not_waiting("a webhook answer");
         };
         let spec = self.node(n).webhook.as_ref();
@@ -281,9 +284,8 @@ impl<'p> Turn<'p> {
         }
     }
 
-    fn not_waiting(&mut self, got: &'static str) -> Result<(), EngineError> {
-        let step = std::mem::replace(&mut self.step, Step::Done);
-        let err = match &step {
+    fn not_waiting(&self, got: &'static str) -> Result<(), EngineError> {
+        Err(match &self.step {
             Step::Done => EngineError::Finished,
             Step::Wait(a) => EngineError::UnexpectedAnswer {
                 expected: a.expects(),
@@ -293,9 +295,7 @@ impl<'p> Turn<'p> {
                 expected: "poll() to be called",
                 got,
             },
-        };
-        self.step = step;
-        Err(err)
+        })
     }
 
     fn node(&self, n: usize) -> &'p Node {
