@@ -186,7 +186,7 @@ impl EdgeRule {
         match self {
             Self::Equals(values) => message.is_some_and(|m| {
                 let m = normalize(m);
-                values.iter().any(|v| *v == m)
+                values.contains(&m)
             }),
             Self::ContainsAny(phrases) => message.is_some_and(|m| {
                 let w = words(m);

@@ -1,6 +1,7 @@
 //! Pathways: Bland's conversation graphs, and the pure engine that runs them over text.
 //!
-//! - [`model`]: the JSON as customers write it (kept verbatim) and typed views of it.
+//! - [`model`]: the JSON as customers write it (kept verbatim) and typed views of it,
+//!   read leniently by `parse.rs`.
 //! - [`validate`]: save-time checks with stable codes, and [`Pathway::model_needs`].
 //! - [`condition`]: Parley's deterministic edge conditions (`data.parleyCondition`).
 //! - [`variables`]: `{{…}}` rendering with the built-ins; typed extraction.
@@ -13,6 +14,7 @@
 pub mod condition;
 pub mod engine;
 pub mod model;
+mod parse;
 pub mod protocol;
 pub mod validate;
 pub(crate) mod variables;

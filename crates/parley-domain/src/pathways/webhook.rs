@@ -11,7 +11,7 @@ use serde_json_path::JsonPath;
 
 use super::{
     condition::{as_text, compare, CompareOp},
-    model::non_blank,
+    parse::non_blank,
     validate::{Issue, IssueCode},
 };
 
