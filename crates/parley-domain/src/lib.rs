@@ -13,6 +13,7 @@ pub mod number_config;
 pub mod number_type;
 pub mod opt_out;
 pub mod pacing;
+pub mod pathways;
 pub mod phone;
 pub mod retry;
 pub mod segments;

@@ -1,53 +1,119 @@
-//! `{{variable}}` templating of batch messages (`global.agent_message` filled per row).
+//! `{{variable}}` templating, shared by batch messages and pathways.
 //!
-//! A variable that is absent or blank makes the whole message unrenderable: sending
-//! "Hi , your order" is worse than not sending, so the batch skips the row and says which
-//! variable was missing. Text outside `{{…}}` is copied as is; a `{{` without a closing
-//! `}}` is literal text.
+//! One scanner ([`for_each_part`]) defines the syntax; two policies sit on top of it:
+//!
+//! - [`render`] (batch messages): a variable that is absent or blank makes the whole message
+//!   unrenderable. Sending "Hi , your order" is worse than not sending, so the batch skips
+//!   the row and says which variable was missing.
+//! - [`render_lenient`] (pathways): the conversation is already under way and must answer,
+//!   so an unknown variable renders as the empty string and is reported to the caller. A
+//!   user must never see a raw `{{name}}`.
+//!
+//! Text outside `{{…}}` is copied as is; a `{{` without a closing `}}` is literal text.
+//! Values are inserted verbatim, once: a value containing braces is not expanded again.
 
 /// The first variable a template needs and `lookup` could not give.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("template variable {0:?} is missing")]
 pub struct MissingVariable(pub String);
 
-/// Fills every `{{ name }}` (surrounding spaces ignored) from `lookup`.
+/// A piece of a template: literal text, or the (trimmed) name inside a `{{…}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'t> {
+    Text(&'t str),
+    Var(&'t str),
+}
+
+/// Walks a template left to right, handing each literal run and each variable to `f`.
+/// Stops early with the first error `f` returns.
+pub fn for_each_part<'t, E>(
+    template: &'t str,
+    mut f: impl FnMut(Part<'t>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let Some(close) = rest[open + 2..].find("}}") else {
+            break;
+        };
+        if open > 0 {
+            f(Part::Text(&rest[..open]))?;
+        }
+        f(Part::Var(rest[open + 2..open + 2 + close].trim()))?;
+        rest = &rest[open + 2 + close + 2..];
+    }
+    if !rest.is_empty() {
+        f(Part::Text(rest))?;
+    }
+    Ok(())
+}
+
+/// Fills every `{{ name }}` (surrounding spaces ignored) from `lookup`; a missing or blank
+/// value is an error.
 pub fn render<'a, F>(template: &str, lookup: F) -> Result<String, MissingVariable>
 where
     F: Fn(&str) -> Option<std::borrow::Cow<'a, str>>,
 {
     let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let Some(close) = rest[open + 2..].find("}}") else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        let name = rest[open + 2..open + 2 + close].trim();
-        match lookup(name) {
-            Some(v) if !v.trim().is_empty() => out.push_str(&v),
-            _ => return Err(MissingVariable(name.to_owned())),
+    for_each_part(template, |part| match part {
+        Part::Text(t) => {
+            out.push_str(t);
+            Ok(())
         }
-        rest = &rest[open + 2 + close + 2..];
-    }
-    out.push_str(rest);
+        Part::Var(name) => match lookup(name) {
+            Some(v) if !v.trim().is_empty() => {
+                out.push_str(&v);
+                Ok(())
+            }
+            _ => Err(MissingVariable(name.to_owned())),
+        },
+    })?;
     Ok(out)
+}
+
+/// Fills every `{{ name }}` from `lookup`; a variable `lookup` does not know renders as
+/// nothing and its name is returned (once each, in order of first use) so the caller can
+/// report it.
+pub fn render_lenient<'a, F>(template: &str, lookup: F) -> (String, Vec<String>)
+where
+    F: Fn(&str) -> Option<std::borrow::Cow<'a, str>>,
+{
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut missing: Vec<String> = Vec::new();
+    let filled: Result<(), std::convert::Infallible> = for_each_part(template, |part| {
+        match part {
+            Part::Text(t) => out.push_str(t),
+            Part::Var(name) => match lookup(name) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    if !missing.iter().any(|m| m == name) {
+                        missing.push(name.to_owned());
+                    }
+                }
+            },
+        }
+        Ok(())
+    });
+    match filled {
+        Ok(()) => (out, missing),
+        Err(never) => match never {},
+    }
 }
 
 /// The variable names a template uses, in order of first use.
 pub fn variables(template: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let Some(close) = rest[open + 2..].find("}}") else {
-            break;
-        };
-        let name = rest[open + 2..open + 2 + close].trim().to_owned();
-        if !names.contains(&name) {
-            names.push(name);
+    let scanned: Result<(), std::convert::Infallible> = for_each_part(template, |part| {
+        if let Part::Var(name) = part {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
         }
-        rest = &rest[open + 2 + close + 2..];
+        Ok(())
+    });
+    match scanned {
+        Ok(()) => names,
+        Err(never) => match never {},
     }
-    names
 }
 
 #[cfg(test)]
@@ -86,6 +152,15 @@ mod tests {
         );
         assert_eq!(render("a {{ b", with(&m)).unwrap(), "a {{ b");
         assert_eq!(variables("{{a}} {{ b }} {{a}}"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn lenient_blanks_unknown_and_reports_each_once() {
+        let m = vars(&[("first_name", "Ana")]);
+        let (out, missing) = render_lenient("Hi {{first_name}}{{x}}, {{ y }}{{x}}!", with(&m));
+        assert_eq!(out, "Hi Ana, !");
+        assert_eq!(missing, vec!["x", "y"]);
+        assert_eq!(render_lenient("a {{ b", with(&m)).0, "a {{ b");
     }
 
     proptest! {
