@@ -9,6 +9,7 @@
 //! Adapters: [`openai::OpenAiModel`] for any OpenAI-compatible `chat/completions` endpoint
 //! (OpenAI, vLLM, llama.cpp server, Ollama). Config: `language_model.*` ([`config`]).
 
+mod answers;
 pub mod config;
 pub mod openai;
 pub mod tasks;

@@ -55,23 +55,25 @@ impl OpenAiModel {
         })
     }
 
-    async fn call(&self, body: &Body<'_>) -> Result<ChatReply, ModelError> {
+    async fn call(&self, body: &Body<'_>, timeout: Duration) -> Result<ChatReply, ModelError> {
+        let transport = |e: reqwest::Error| self.transport(&e, timeout);
         let mut req = self
             .http
             .post(&self.url)
+            .timeout(timeout)
             .header(ACCEPT, "application/json")
             .json(body);
         if let Some(key) = &self.key {
             req = req.header(AUTHORIZATION, format!("Bearer {}", key.expose()));
         }
-        let res = req.send().await.map_err(|e| self.transport(&e))?;
+        let res = req.send().await.map_err(transport)?;
         let status = res.status().as_u16();
         let retry_after = res
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let text = res.text().await.map_err(|e| self.transport(&e))?;
+        let text = res.text().await.map_err(transport)?;
         if (200..300).contains(&status) {
             return parse_reply(&text);
         }
@@ -87,10 +89,10 @@ impl OpenAiModel {
         })
     }
 
-    fn transport(&self, e: &reqwest::Error) -> ModelError {
+    fn transport(&self, e: &reqwest::Error, timeout: Duration) -> ModelError {
         if e.is_timeout() {
             return ModelError::Timeout {
-                after_ms: millis(self.timeout),
+                after_ms: millis(timeout),
             };
         }
         // reqwest's text names the URL, never the headers; redact anyway in case a base URL
@@ -123,8 +125,9 @@ impl LanguageModel for OpenAiModel {
             }),
         };
         let started = Instant::now();
-        // One deadline over connecting, sending and reading the whole body.
-        let outcome = match tokio::time::timeout(timeout, self.call(&body)).await {
+        // One deadline over connecting, sending and reading the whole body (reqwest's own
+        // request timeout is the same, so whichever fires first says the same thing).
+        let outcome = match tokio::time::timeout(timeout, self.call(&body, timeout)).await {
             Ok(outcome) => outcome,
             Err(_) => Err(ModelError::Timeout {
                 after_ms: millis(timeout),

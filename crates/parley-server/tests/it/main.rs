@@ -26,6 +26,7 @@ mod dispatch;
 mod fake_model;
 mod idempotency;
 mod language_model;
+mod language_model_tasks;
 mod lifecycle;
 mod number_config_sends;
 mod numbers;
