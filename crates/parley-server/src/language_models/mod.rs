@@ -67,7 +67,8 @@ pub struct ChatRequest {
     pub messages: Vec<ChatMessage>,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
-    /// Ask for one JSON object (`response_format: {"type": "json_object"}`).
+    /// Ask for one JSON object (`response_format: {"type": "json_object"}`). OpenAI refuses
+    /// this unless a message mentions JSON, so say it in the prompt.
     pub json: bool,
     /// How long this call may take, connection and reading included. The configured
     /// `timeout_ms` still caps it, so a caller passes what is left of its turn budget and

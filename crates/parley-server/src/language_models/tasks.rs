@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::{
     answers::{parse_choice, parse_object, parse_yes, strip_reasoning, validate_fields},
-    ChatMessage, ChatRequest, LanguageModel, ModelError, Role,
+    is_error_sentinel, ChatMessage, ChatRequest, LanguageModel, ModelError, Role,
 };
 
 /// Per-call knobs; unset ones take the model's configured defaults.
@@ -99,6 +99,11 @@ pub trait LanguageModelExt: LanguageModel {
         if text.is_empty() {
             return Err(ModelError::Malformed(
                 "only a reasoning trace, no reply".into(),
+            ));
+        }
+        if is_error_sentinel(&text) {
+            return Err(ModelError::Malformed(
+                "an error marker after the reasoning trace".into(),
             ));
         }
         Ok(text)

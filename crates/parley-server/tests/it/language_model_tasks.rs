@@ -49,6 +49,24 @@ async fn generate_sends_system_instruction_and_history_and_trims_the_reply() {
 }
 
 #[tokio::test]
+async fn generate_never_returns_a_bare_reasoning_trace_or_error_marker() {
+    let fake = FakeModel::start().await;
+    let model = FakeModel::model(&fake.config());
+    fake.push(Answer::reply(
+        "<think>The user wants a table but I am unsure",
+    ));
+    fake.push(Answer::reply("<think>hmm</think>\n<ERROR>"));
+
+    for case in 0..2 {
+        let err = model
+            .generate("s", &[], "i", &CallOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ModelError::Malformed(_)), "{case}: {err:?}");
+    }
+}
+
+#[tokio::test]
 async fn generate_honours_the_call_timeout() {
     let fake = FakeModel::start().await;
     fake.push(Answer::reply("late").late(30_000));
