@@ -27,6 +27,18 @@ pub struct CallOptions {
     pub max_tokens: Option<u32>,
 }
 
+impl CallOptions {
+    /// Options whose timeout is what is left until `deadline` (zero once it has passed, so
+    /// the call fails at once with a timeout): how a turn spends `turn_budget_ms` over
+    /// several calls.
+    pub fn before(deadline: std::time::Instant) -> Self {
+        Self {
+            timeout: Some(deadline.saturating_duration_since(std::time::Instant::now())),
+            ..Self::default()
+        }
+    }
+}
+
 /// The type an extracted variable must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -236,6 +248,19 @@ fn request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_becomes_what_is_left_of_it() {
+        let now = std::time::Instant::now();
+        let past = CallOptions::before(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
+        let ahead = CallOptions::before(now + Duration::from_secs(60));
+        assert_eq!(past.timeout, Some(Duration::ZERO));
+        let left = ahead.timeout.unwrap();
+        assert!(
+            left <= Duration::from_secs(60) && left > Duration::from_secs(50),
+            "{left:?}"
+        );
+    }
 
     #[test]
     fn transcripts_name_the_speakers_and_skip_system_prompts() {

@@ -1,11 +1,13 @@
-//! The OpenAI-compatible `LanguageModel` adapter and its typed helpers, against the scripted
-//! fake model on loopback.
+//! The OpenAI-compatible `LanguageModel` adapter (request shape, timeouts, failures, secrets,
+//! wiring), against the scripted fake model on loopback.
 
 use std::time::{Duration, Instant};
 
 use parley_server::{
     config::{Overrides, Secret},
-    language_models::{openai::OpenAiModel, ChatMessage, ChatRequest, ModelError},
+    language_models::{
+        openai::OpenAiModel, CallOptions, ChatMessage, ChatRequest, LanguageModelExt, ModelError,
+    },
     Config,
 };
 use serde_json::json;
@@ -117,6 +119,23 @@ async fn a_request_timeout_below_the_configured_one_wins() {
 
     assert_eq!(err, ModelError::Timeout { after_ms: 250 });
     assert!(started.elapsed() < Duration::from_millis(2_250));
+}
+
+#[tokio::test]
+async fn a_spent_turn_budget_fails_at_once_with_a_timeout() {
+    let fake = FakeModel::start().await;
+    fake.push(Answer::reply("too late").late(30_000));
+    let spent = std::time::Instant::now();
+    let opts = CallOptions::before(spent);
+
+    let started = Instant::now();
+    let err = FakeModel::model(&fake.config())
+        .generate("s", &[], "i", &opts)
+        .await
+        .unwrap_err();
+
+    assert_eq!(err, ModelError::Timeout { after_ms: 0 });
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[tokio::test]
