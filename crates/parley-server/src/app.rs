@@ -11,6 +11,7 @@ use crate::{
     api::{self, auth, backlog::BacklogCache},
     carriers::{sandbox::SandboxCarrier, twilio::TwilioCarrier, Carriers},
     config::Config,
+    language_models::{self, LanguageModel},
     webhooks::Poster,
     workers::{batches::BatchRunner, dispatch::Dispatcher, jobs::JobRunner},
     workers::{timers::TimerWorker, webhooks::WebhookWorker},
@@ -32,6 +33,9 @@ pub struct AppState {
     pub batch_wake: Arc<Notify>,
     /// Signs and posts customer webhooks (the worker's and resends).
     pub webhooks: Poster,
+    /// The configured LLM (`[language_model]`), `None` without a `base_url`: turns that need
+    /// one then send `language_model.fallback_reply`.
+    pub language_model: Option<Arc<dyn LanguageModel>>,
 }
 
 pub struct App {
@@ -109,6 +113,13 @@ impl App {
             concurrency: config.webhooks.concurrency,
             lease_ms: i64::try_from(config.webhooks.timeout_ms).unwrap_or(i64::MAX / 4) * 2 + 5_000,
         });
+        let language_model = match language_models::from_config(&config.language_model) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, "could not build the language model client; turns that need one send the fallback reply");
+                None
+            }
+        };
         let jobs = Arc::new(JobRunner {
             store: store.clone(),
             clock: clock.clone(),
@@ -129,6 +140,7 @@ impl App {
             backlog: Arc::new(BacklogCache::default()),
             batch_wake: Arc::new(Notify::new()),
             webhooks: poster,
+            language_model,
         };
         Self {
             state,

@@ -9,6 +9,34 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
 
+/// A secret (an auth token, an API key) that never shows in logs or debug output.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Serializes redacted: a dumped config must not carry the secret.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
 #[derive(Clone, Deserialize, Serialize)]
 pub struct Config {
     pub listen: String,
@@ -30,6 +58,8 @@ pub struct Config {
     pub pacing: PacingConfig,
     pub batches: BatchesConfig,
     pub webhooks: WebhooksConfig,
+    /// The LLM for agent turns; no `base_url`, no model.
+    pub language_model: crate::language_models::LanguageModelConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -43,6 +73,7 @@ impl std::fmt::Debug for Config {
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("public_base_url", &self.public_base_url)
             .field("twilio", &self.twilio)
+            .field("language_model", &self.language_model)
             .finish_non_exhaustive()
     }
 }
@@ -179,6 +210,7 @@ impl Config {
             .merge(Serialized::defaults(overrides));
         let mut cfg: Config = fig.extract()?;
         cfg.twilio.resolve_secrets()?;
+        cfg.language_model.resolve_secrets()?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -269,6 +301,7 @@ impl Config {
             crate::webhooks::guard::Network::parse(net)
                 .map_err(|e| anyhow::anyhow!("webhooks.allowed_networks: {e}"))?;
         }
+        self.language_model.validate()?;
         parley_domain::PhoneNumber::parse(&self.sandbox_number)
             .map_err(|e| anyhow::anyhow!("sandbox_number {}: {e}", self.sandbox_number))?;
         Ok(())

@@ -10,6 +10,7 @@ mod cli_batch;
 mod cli_numbers;
 pub mod config;
 pub mod hooks;
+pub mod language_models;
 pub mod webhooks;
 pub mod workers;
 

@@ -322,3 +322,39 @@ fn first_start_prints_a_working_key_and_number_once() {
     let (_server, lines) = serve(&db, free_port());
     assert!(!lines.iter().any(|l| l.contains("API key")), "{lines:?}");
 }
+
+#[test]
+fn language_model_settings_come_from_the_environment_and_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db").display().to_string();
+    let key = "sk-env-only-7f3a";
+    let base = [
+        ("PARLEY_LANGUAGE_MODEL__BASE_URL", "http://127.0.0.1:9/v1"),
+        ("PARLEY_LANGUAGE_MODEL__API_KEY", key),
+    ];
+
+    let (ok, _, err) = parley_env(&db, &["migrate"], &base);
+    assert!(ok, "{err}");
+    let (ok, _, err) = parley_env(
+        &db,
+        &["migrate"],
+        &[
+            base[0],
+            base[1],
+            ("PARLEY_LANGUAGE_MODEL__TEMPERATURE", "5"),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("language_model.temperature must be between 0 and 2"),
+        "{err}"
+    );
+    assert!(!err.contains(key), "{err}");
+    let (ok, _, err) = parley_env(
+        &db,
+        &["migrate"],
+        &[("PARLEY_LANGUAGE_MODEL__BASE_URL", "localhost:11434")],
+    );
+    assert!(!ok);
+    assert!(err.contains("language_model.base_url"), "{err}");
+}
