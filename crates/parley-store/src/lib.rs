@@ -23,6 +23,7 @@ mod number_configs;
 mod opt_out;
 mod orgs;
 mod pacing;
+mod placeholders;
 mod sandbox;
 mod suppressions;
 mod timers;
@@ -141,6 +142,11 @@ impl Default for StoreOptions {
     }
 }
 
+/// SQLite page cache of the one writer connection, in KiB.
+const WRITER_CACHE_KIB: i64 = 32_000;
+/// SQLite page cache of each reader connection, in KiB.
+const READER_CACHE_KIB: i64 = 4_000;
+
 /// The handle every layer above uses. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -207,10 +213,15 @@ impl Store {
             // temp_store = MEMORY: statements inside the send batcher's shared transaction keep
             // a statement journal (to undo just that statement on a constraint error); on
             // disk that is a temp file written with a syscall per page.
-            let pragmas = move || {
+            // cache_size: each connection has a private page cache that fills as the file
+            // grows. The writer's is large (it rewrites the same hot index pages); readers'
+            // are small, since the OS page cache already holds the file and eight full 32 MB
+            // reader caches made the server's memory grow with the database (a 1,000,000-row
+            // batch peaked at 512 MB, see docs/BENCHMARKS.md).
+            let pragmas = move |cache_kib: i64| {
                 format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; \
-                     PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;"
+                     PRAGMA foreign_keys = ON; PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY;"
                 )
             };
             let p1 = pragmas.clone();
@@ -222,7 +233,7 @@ impl Store {
                 .test_before_acquire(false)
                 .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(30)))
                 .after_connect(move |conn, _| {
-                    let sql = p1();
+                    let sql = p1(WRITER_CACHE_KIB);
                     Box::pin(async move { conn.execute(sql.as_str()).await.map(|_| ()) })
                 })
                 .connect_with(connect.clone())
@@ -232,7 +243,7 @@ impl Store {
                 .test_before_acquire(false)
                 .acquire_timeout(opts.acquire_timeout)
                 .after_connect(move |conn, _| {
-                    let sql = pragmas();
+                    let sql = pragmas(READER_CACHE_KIB);
                     Box::pin(async move { conn.execute(sql.as_str()).await.map(|_| ()) })
                 })
                 .connect_with(connect)

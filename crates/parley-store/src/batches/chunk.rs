@@ -7,7 +7,9 @@ use sqlx::{Any, Transaction};
 
 use crate::{
     conversations::{pair::touch_conversation, ConversationFields, ConversationRow},
-    json_text, Result, Store,
+    json_text,
+    placeholders::Placeholders,
+    Dialect, Result, Store,
 };
 
 /// A row that becomes a message.
@@ -66,7 +68,8 @@ pub enum ChunkOutcome {
     Stopped,
 }
 
-/// Rows per INSERT statement: well under SQLite's 32,766 parameters.
+/// Rows per INSERT statement: at most 23 parameters a row, well under SQLite's 32,766.
+/// Every value is bound per row (see `placeholders`), shared ones included.
 const ROWS_PER_STATEMENT: usize = 500;
 
 impl Store {
@@ -97,9 +100,10 @@ impl Store {
             tx.rollback().await?;
             return Ok(ChunkOutcome::Stopped);
         }
-        let conversation_ids = open_conversations(&mut tx, c).await?;
-        insert_messages(&mut tx, c, &conversation_ids).await?;
-        insert_skips(&mut tx, c).await?;
+        let d = self.dialect;
+        let conversation_ids = open_conversations(&mut tx, d, c).await?;
+        insert_messages(&mut tx, d, c, &conversation_ids).await?;
+        insert_skips(&mut tx, d, c).await?;
         tx.commit().await?;
         Ok(ChunkOutcome::Committed)
     }
@@ -108,6 +112,7 @@ impl Store {
 /// Finds or creates each recipient's active conversation; returns them by user number.
 async fn open_conversations(
     tx: &mut Transaction<'_, Any>,
+    d: Dialect,
     c: &BatchChunk,
 ) -> Result<HashMap<String, String>> {
     let users: Vec<&str> = c
@@ -117,11 +122,11 @@ async fn open_conversations(
         .collect();
     let mut existing: Vec<ConversationRow> = Vec::new();
     for part in users.chunks(ROWS_PER_STATEMENT) {
-        let params: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 4)).collect();
+        let mut p = Placeholders::new(d);
+        let head = p.fill("org_id = ? AND agent_number = ? AND channel = ?");
         let sql = format!(
-            "SELECT * FROM conversations WHERE org_id = $1 AND agent_number = $2 AND channel = $3 \
-             AND is_active = 1 AND user_number IN ({})",
-            params.join(", ")
+            "SELECT * FROM conversations WHERE {head} AND is_active = 1 AND user_number IN ({})",
+            p.repeat("?", part.len())
         );
         let mut q = sqlx::query_as::<_, ConversationRow>(&sql)
             .bind(&c.org_id)
@@ -167,58 +172,49 @@ async fn open_conversations(
         .iter()
         .filter(|r| !ids.contains_key(&r.user_number))
         .collect();
-    const SHARED: usize = 19;
-    const PER_ROW: usize = 4;
     let f = &c.fields;
     for part in fresh.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
+        let mut p = Placeholders::new(d);
+        let sql = format!(
             "INSERT INTO conversations (id, org_id, user_number, agent_number, channel, is_active, created_at, \
              updated_at, last_message_at, message_count, request_data, metadata, variables, webhook, disposition_ids, \
              citation_schema_ids, persona_id, persona_version, persona_settings, pathway_id, pathway_version, \
-             start_node_id, time_out, timeout_message, warning_time, warning_message, prompt) VALUES ",
+             start_node_id, time_out, timeout_message, warning_time, warning_message, prompt) VALUES {}",
+            p.repeat(
+                "(?, ?, ?, ?, ?, 1, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                part.len()
+            )
         );
-        for i in 0..part.len() {
-            let b = SHARED + i * PER_ROW;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, $1, ${}, $2, $3, 1, $4, $4, $4, 1, ${}, $5, ${}, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                 $15, $16, $17, $18, $19)",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4
-            ));
-        }
-        let mut q = sqlx::query(&sql)
-            .bind(&c.org_id)
-            .bind(&c.agent_number)
-            .bind(&c.channel)
-            .bind(c.now)
-            .bind(json_text(&f.metadata))
-            .bind(&f.webhook)
-            .bind(json_text(&f.disposition_ids))
-            .bind(json_text(&f.citation_schema_ids))
-            .bind(&f.persona_id)
-            .bind(&f.persona_version)
-            .bind(json_text(&f.persona_settings))
-            .bind(&f.pathway_id)
-            .bind(&f.pathway_version)
-            .bind(&f.start_node_id)
-            .bind(f.timeouts.time_out)
-            .bind(&f.timeouts.timeout_message)
-            .bind(f.timeouts.warning_time)
-            .bind(&f.timeouts.warning_message)
-            .bind(&f.prompt);
+        let mut q = sqlx::query(&sql);
         for r in part {
             let id = uuid::Uuid::now_v7().to_string();
             ids.insert(r.user_number.clone(), id.clone());
             q = q
                 .bind(id)
+                .bind(&c.org_id)
                 .bind(&r.user_number)
+                .bind(&c.agent_number)
+                .bind(&c.channel)
+                .bind(c.now)
+                .bind(c.now)
+                .bind(c.now)
                 .bind(json_text(&r.request_data))
-                .bind(r.variables.to_string());
+                .bind(json_text(&f.metadata))
+                .bind(r.variables.to_string())
+                .bind(&f.webhook)
+                .bind(json_text(&f.disposition_ids))
+                .bind(json_text(&f.citation_schema_ids))
+                .bind(&f.persona_id)
+                .bind(&f.persona_version)
+                .bind(json_text(&f.persona_settings))
+                .bind(&f.pathway_id)
+                .bind(&f.pathway_version)
+                .bind(&f.start_node_id)
+                .bind(f.timeouts.time_out)
+                .bind(&f.timeouts.timeout_message)
+                .bind(f.timeouts.warning_time)
+                .bind(&f.timeouts.warning_message)
+                .bind(&f.prompt);
         }
         q.execute(&mut **tx).await?;
     }
@@ -227,73 +223,65 @@ async fn open_conversations(
 
 async fn insert_messages(
     tx: &mut Transaction<'_, Any>,
+    d: Dialect,
     c: &BatchChunk,
     conversation_ids: &HashMap<String, String>,
 ) -> Result<()> {
-    const SHARED: usize = 9;
-    const PER_ROW: usize = 5;
+    let content_variables = json_text(&c.content_variables);
     for part in c.recipients.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
+        let mut p = Placeholders::new(d);
+        let sql = format!(
             "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
              status, encoding, segments, workflow_id, priority, attempts, next_attempt_at, created_at, updated_at, \
-             batch_id, content_sid, content_variables) VALUES ",
+             batch_id, content_sid, content_variables) VALUES {}",
+            p.repeat(
+                "(?, ?, 'outbound', 'AGENT', ?, ?, ?, ?, 'queued', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+                part.len()
+            )
         );
-        for i in 0..part.len() {
-            let b = SHARED + i * PER_ROW;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "($1, ${}, 'outbound', 'AGENT', ${}, $2, ${}, $3, 'queued', ${}, ${}, $5, $6, 0, $4, $4, $4, $7, $8, $9)",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
-        let mut q = sqlx::query(&sql)
-            .bind(&c.org_id)
-            .bind(&c.agent_number)
-            .bind(&c.channel)
-            .bind(c.now)
-            .bind(&c.workflow_id)
-            .bind(c.priority)
-            .bind(&c.batch_id)
-            .bind(&c.content_sid)
-            .bind(json_text(&c.content_variables));
+        let mut q = sqlx::query(&sql);
         for r in part {
             let conversation = conversation_ids
                 .get(&r.user_number)
                 .map(String::as_str)
                 .unwrap_or_default();
             q = q
+                .bind(&c.org_id)
                 .bind(conversation.to_owned())
                 .bind(&r.body)
+                .bind(&c.agent_number)
                 .bind(&r.user_number)
+                .bind(&c.channel)
                 .bind(&r.encoding)
-                .bind(r.segments);
+                .bind(r.segments)
+                .bind(&c.workflow_id)
+                .bind(c.priority)
+                .bind(c.now)
+                .bind(c.now)
+                .bind(c.now)
+                .bind(&c.batch_id)
+                .bind(&c.content_sid)
+                .bind(content_variables.clone());
         }
         q.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-async fn insert_skips(tx: &mut Transaction<'_, Any>, c: &BatchChunk) -> Result<()> {
+async fn insert_skips(tx: &mut Transaction<'_, Any>, d: Dialect, c: &BatchChunk) -> Result<()> {
     for part in c.skips.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO batch_errors (batch_id, row_number, phone_number, reason) VALUES ",
+        let mut p = Placeholders::new(d);
+        let sql = format!(
+            "INSERT INTO batch_errors (batch_id, row_number, phone_number, reason) VALUES {}",
+            p.repeat("(?, ?, ?, ?)", part.len())
         );
-        for i in 0..part.len() {
-            let b = 1 + i * 3;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("($1, ${}, ${}, ${})", b + 1, b + 2, b + 3));
-        }
-        let mut q = sqlx::query(&sql).bind(&c.batch_id);
+        let mut q = sqlx::query(&sql);
         for s in part {
-            q = q.bind(s.row).bind(&s.phone_number).bind(&s.reason);
+            q = q
+                .bind(&c.batch_id)
+                .bind(s.row)
+                .bind(&s.phone_number)
+                .bind(&s.reason);
         }
         q.execute(&mut **tx).await?;
     }

@@ -12,9 +12,8 @@
 //! into runs and single sends in arrival order, and each run's writes land before the next
 //! item starts, so the outcome is exactly that of `accept_in` applied in order.
 //!
-//! SQLite only (the batcher is): the statements use anonymous `?` parameters, because
-//! SQLite resolves each `$N` by a linear scan of the statement's names, which made binding
-//! a 64-row INSERT quadratic; and they are not kept in sqlx's statement cache
+//! SQLite only (the batcher is): the statements use anonymous `?` parameters (see
+//! `placeholders` for why); and they are not kept in sqlx's statement cache
 //! (`persistent(false)`), since every run size is a different statement and would evict
 //! the fixed statements the rest of the server reuses.
 
