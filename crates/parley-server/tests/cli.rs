@@ -358,3 +358,85 @@ fn language_model_settings_come_from_the_environment_and_are_checked_at_start() 
     assert!(!ok);
     assert!(err.contains("language_model.base_url"), "{err}");
 }
+
+#[test]
+fn batch_send_uploads_starts_and_follows_a_batch_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db").display().to_string();
+    let port = free_port();
+    let (_server, lines) = serve(&db, port);
+    let key = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("API key (shown once, store it now): "))
+        .expect("key printed")
+        .to_owned();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "phone_number,first_name\n15551230001,Ann\n+15551230002,Bo\nnot-a-number,Cy\n15551230001,Ann again\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "batch",
+            "send",
+            csv.to_str().unwrap(),
+            "--agent-number",
+            "+15550100000",
+            "--message",
+            "Hi {{first_name}}!",
+            "--url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .env("PARLEY_API_KEY", &key)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("uploaded people.csv: 4 rows"), "{stderr}");
+    // The last line is the final status: every row accounted for, nothing left queued.
+    let status: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let t = &status["totals"];
+    assert_eq!(status["state"], "completed", "{status}");
+    assert_eq!(
+        (
+            t["rows"].as_u64(),
+            t["skipped"].as_u64(),
+            t["queued"].as_u64()
+        ),
+        (Some(4), Some(2), Some(0)),
+        "{status}"
+    );
+    assert_eq!(
+        t["sent"].as_u64().unwrap() + t["delivered"].as_u64().unwrap(),
+        2,
+        "{status}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let inbox: Value = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/v1/sandbox/messages?number=%2B15551230001"
+            ))
+            .header("authorization", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let got: Vec<&str> = inbox["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        ["Hi Ann!"],
+        "the duplicate row must not be sent: {inbox}"
+    );
+}
