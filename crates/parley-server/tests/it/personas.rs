@@ -751,6 +751,24 @@ async fn persona_ids_on_send_and_number_update_are_checked(b: Backend) {
         json!([])
     );
     data(call(&app, Method::DELETE, &format!("/v1/personas/{id}"), None).await);
+
+    // A batch's global.persona_id is checked the same way, before anything is queued.
+    let file = app.upload(b"phone_number\n+15551230001\n").await;
+    let batch = |persona: &str| json!({"file_id": file, "global": {"agent_number": AGENT, "agent_message": "hi", "persona_id": persona}});
+    assert_error(
+        &app.post("/v1/sms/batch", &app.key, &batch(NO_PERSONA))
+            .await,
+        404,
+        "PERSONA_NOT_FOUND",
+    );
+    let live = create(&app, json!({"name": "B"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.post("/v1/sms/batch", &app.key, &batch(&live)).await.0,
+        200
+    );
 }
 
 async fn persona_routes_are_described_in_openapi(b: Backend) {

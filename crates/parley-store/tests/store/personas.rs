@@ -19,6 +19,7 @@ both_backends!(
     persona_delete_refuses_in_use_unless_forced,
     persona_is_invisible_to_other_orgs,
     persona_reply_source_follows_the_precedence,
+    persona_concurrent_promotes_keep_one_production,
 );
 
 const NUMBER: &str = "+15550100000";
@@ -469,4 +470,46 @@ async fn persona_reply_source_follows_the_precedence(s: &Store) {
             .unwrap(),
         ReplyLookup::NumberNotFound
     );
+}
+
+/// Promotes racing each other (and an edit of the draft) never leave two productions or
+/// reuse a version number.
+async fn persona_concurrent_promotes_keep_one_production(s: &Store) {
+    org_with_number(s, "o1", NUMBER, 10.0).await;
+    let id = persona(s, "o1", "a").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, id) = (s.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 4 == 0 {
+                let patch = PersonaPatch {
+                    config: config(json!({"personality_prompt": format!("p{i}")})),
+                    ..Default::default()
+                };
+                s.update_persona("o1", &id, patch, T0 + i)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            } else {
+                s.promote_persona("o1", &id, T0 + i).await.unwrap().unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let versions = s.persona_versions("o1", &id).await.unwrap().unwrap();
+    let count = |t| versions.iter().filter(|v| v.version_type == t).count();
+    assert_eq!(
+        (
+            count(VersionType::Production),
+            count(VersionType::Draft),
+            count(VersionType::Archived)
+        ),
+        (1, 1, 6)
+    );
+    let mut numbers: Vec<i64> = versions.iter().map(|v| v.version_number).collect();
+    numbers.dedup();
+    assert_eq!(numbers, (1..=8).rev().collect::<Vec<_>>());
+    assert_eq!(versions[0].version_type, VersionType::Production);
 }
