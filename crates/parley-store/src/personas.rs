@@ -136,6 +136,14 @@ fn version_row(r: &AnyRow) -> Result<PersonaVersionRow> {
     })
 }
 
+/// `$2, $3, …` for `n` persona ids bound after the org id.
+fn id_marks(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("${}", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Locks one of the org's personas for a read-modify-write; whether it exists.
 async fn lock_persona(
     tx: &mut Transaction<'static, Any>,
@@ -286,10 +294,7 @@ impl Store {
         if personas.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = (0..personas.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let marks = id_marks(personas.len());
         let sql = format!(
             "SELECT {VERSION_COLUMNS} FROM persona_versions WHERE org_id = $1 \
              AND version_type IN ('production', 'draft') AND persona_id IN ({marks})"

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{lock_persona, PersonaDetail};
+use super::{id_marks, lock_persona, PersonaDetail};
 use crate::{parse_json, Result, Store};
 
 /// A number attached to a persona.
@@ -60,10 +60,7 @@ impl Store {
         org_id: &str,
         persona_ids: &[&str],
     ) -> Result<Vec<InboundLink>> {
-        let marks = (0..persona_ids.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let marks = id_marks(persona_ids.len());
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM persona_numbers pn JOIN numbers n ON n.id = pn.number_id \
              WHERE pn.org_id = $1 AND pn.persona_id IN ({marks}) ORDER BY n.phone_number"

@@ -202,21 +202,25 @@ pub async fn update_number(
         patch,
     )
     .await?;
-    let link = match &persona {
-        PersonaChange::Keep => None,
-        PersonaChange::Detach => Some(None),
-        PersonaChange::Attach { id, version } => Some(Some((id.as_str(), version.as_str()))),
-    };
-    if let Some(link) = link {
-        let now = state.clock.now_ms();
-        if !state
-            .store
-            .set_number_persona(&org.id, number.as_str(), link, now)
-            .await?
-        {
-            // Deleted between the check and now.
-            let id = link.map_or("", |(id, _)| id);
-            return Err(crate::api::personas::persona_not_found(id));
+    let now = state.clock.now_ms();
+    match &persona {
+        PersonaChange::Keep => {}
+        PersonaChange::Detach => {
+            state
+                .store
+                .set_number_persona(&org.id, number.as_str(), None, now)
+                .await?;
+        }
+        PersonaChange::Attach { id, version } => {
+            let link = Some((id.as_str(), version.as_str()));
+            if !state
+                .store
+                .set_number_persona(&org.id, number.as_str(), link, now)
+                .await?
+            {
+                // Deleted between the check and now.
+                return Err(crate::api::personas::persona_not_found(id));
+            }
         }
     }
     Ok(ok(UpdateNumberOut {
