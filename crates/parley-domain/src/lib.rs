@@ -14,6 +14,7 @@ pub mod number_type;
 pub mod opt_out;
 pub mod pacing;
 pub mod pathways;
+pub mod personas;
 pub mod phone;
 pub mod retry;
 pub mod segments;

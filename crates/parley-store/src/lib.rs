@@ -23,6 +23,7 @@ mod number_configs;
 mod opt_out;
 mod orgs;
 mod pacing;
+mod personas;
 mod placeholders;
 mod sandbox;
 mod suppressions;
@@ -57,6 +58,10 @@ pub use number_configs::{ConfigUpdate, NumberOverview};
 pub use opt_out::InboundKeyword;
 pub use orgs::{NumberRow, OrgRow};
 pub use pacing::SenderBacklog;
+pub use personas::{
+    AttachOutcome, DeleteOutcome, InboundLink, NewPersona, PersonaDetail, PersonaPatch, PersonaRow,
+    PersonaVersionRow, ReplyLookup, ReplyRequest, SettingsOutcome,
+};
 pub use sandbox::{SandboxAccept, SandboxMessage};
 pub use suppressions::SuppressionReason;
 pub use timers::{DueTimer, TimerFired};

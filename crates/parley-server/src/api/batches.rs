@@ -139,7 +139,7 @@ fn parse_global(global: Option<Value>) -> Result<SendSmsIn, ApiError> {
         (status = 200, description = "Accepted; rows are queued in the background", body = BatchEnvelope),
         (status = 400, description = "MISSING_FILE_ID, INVALID_PARAMETER (naming the field), EMPTY_FILE, MISSING_PHONE_NUMBER_COLUMN, NO_REPLY_SOURCE", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
-        (status = 404, description = "FILE_NOT_FOUND or AGENT_NUMBER_NOT_FOUND", body = ErrorBody),
+        (status = 404, description = "FILE_NOT_FOUND, AGENT_NUMBER_NOT_FOUND, or PERSONA_NOT_FOUND (global.persona_id is not one of the org's personas)", body = ErrorBody),
         (status = 409, description = "BATCH_EXISTS: the file already has a batch", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -154,7 +154,7 @@ pub async fn start_batch(
         .file_id
         .filter(|f| !f.trim().is_empty())
         .ok_or_else(|| bad_request("MISSING_FILE_ID", "file_id is required"))?;
-    let g = parse_global(b.global)?;
+    let mut g = parse_global(b.global)?;
     let mapping = column_mapping(b.column_mapping)?;
     let agent = parse_number(
         "global.agent_number",
@@ -189,6 +189,9 @@ pub async fn start_batch(
         .number_for_org(&org.id, agent.as_str())
         .await?
         .ok_or_else(|| ApiError::agent_number_not_found(agent.as_str()))?;
+    if let Some(p) = g.persona_id.take() {
+        g.persona_id = Some(super::personas::check_persona_ref(&state, &org.id, &p).await?);
+    }
     let channel = parse_channel(g.channel.as_deref(), &number.channel)?;
     let timeouts = TimeoutSettings {
         time_out: g.time_out,

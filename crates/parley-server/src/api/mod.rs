@@ -13,6 +13,7 @@ pub mod files;
 pub mod health;
 pub mod inbound;
 pub mod numbers;
+pub mod personas;
 pub mod sandbox;
 pub mod send;
 pub mod send_rules;
@@ -44,6 +45,7 @@ use error::ApiError;
         (name = "batches", description = "Batch sends from an uploaded file"),
         (name = "numbers", description = "Numbers and their per-channel messaging config"),
         (name = "conversations", description = "Conversations and their messages"),
+        (name = "personas", description = "Personas: reusable agent configurations with production and draft versions"),
         (name = "webhooks", description = "Customer webhooks: delivery log, resend, signing secrets"),
         (name = "sandbox", description = "Parley extension: the simulated carrier"),
         (name = "carriers", description = "Callbacks from carriers (signed by the carrier, not by API key)"),
@@ -98,6 +100,21 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(conversations::pairs::clear_pair))
         .routes(routes!(conversations::pairs::get_pair_messages))
+        .routes(routes!(
+            personas::crud::list_personas,
+            personas::crud::create_persona
+        ))
+        .routes(routes!(
+            personas::crud::get_persona,
+            personas::crud::update_persona,
+            personas::crud::delete_persona
+        ))
+        .routes(routes!(personas::versions::list_versions))
+        .routes(routes!(personas::versions::get_version))
+        .routes(routes!(personas::versions::promote))
+        .routes(routes!(personas::inbound::attach))
+        .routes(routes!(personas::inbound::detach))
+        .routes(routes!(personas::inbound::update_settings))
         .routes(routes!(webhooks::webhook_log))
         .routes(routes!(webhooks::resend))
         .routes(routes!(webhooks::create_secret, webhooks::list_secrets))

@@ -220,7 +220,7 @@ pub fn request_hash(route: &str, body: &Value) -> String {
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "`RECIPIENT_OPTED_OUT`: the user opted out of this number; nothing sent", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
-        (status = 404, description = "agent_number is not one of the caller's numbers", body = ErrorBody),
+        (status = 404, description = "agent_number is not one of the caller's numbers (`AGENT_NUMBER_NOT_FOUND`), or persona_id is not one of its personas (`PERSONA_NOT_FOUND`)", body = ErrorBody),
         (status = 422, description = "idempotency-key reused with another body", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -272,6 +272,10 @@ pub async fn send_sms(
         .await?
         .ok_or_else(|| ApiError::agent_number_not_found(agent.as_str()))?;
     let channel = parse_channel(b.channel.as_deref(), &number.channel)?;
+    let persona_id = match b.persona_id.as_deref() {
+        Some(p) => Some(super::personas::check_persona_ref(&state, &org.id, p).await?),
+        None => None,
+    };
     let text = text.ok_or_else(ApiError::no_reply_source)?;
     let count = segments::count(&text);
     let admission = send_rules::admit(
@@ -310,7 +314,7 @@ pub async fn send_sms(
             webhook: b.webhook,
             disposition_ids: b.disposition_ids.map(|v| serde_json::json!(v)),
             citation_schema_ids: b.citation_schema_ids.map(|v| serde_json::json!(v)),
-            persona_id: b.persona_id,
+            persona_id,
             persona_version: b.persona_version,
             persona_settings: b
                 .persona_settings

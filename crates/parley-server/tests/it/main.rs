@@ -35,6 +35,7 @@ mod openapi_conversations;
 mod ops;
 mod opt_out;
 mod pacing;
+mod personas;
 mod sandbox;
 mod send;
 mod timers;

@@ -88,12 +88,17 @@ async fn pair_conversation_is_reused_until_new_conversation(b: Backend) {
 
 async fn every_send_field_is_stored_on_the_conversation(b: Backend) {
     let app = TestApp::spawn(b).await;
+    // persona_id must name one of the org's personas.
+    let (_, p) = app
+        .post("/v1/personas", &app.key, &json!({"name": "P"}))
+        .await;
+    let persona = p["data"]["id"].as_str().unwrap().to_owned();
     let body = json!({
         "user_number": USER, "agent_number": AGENT, "agent_message": "Hola 👋",
         "request_data": {"name": "Ann", "n": 3}, "metadata": {"crm_id": "42"},
         "webhook": "https://example.com/hook", "disposition_ids": ["d1"], "citation_schema_ids": ["c1", "c2"],
         "channel": "sms", "content_sid": "HX0123456789abcdef0123456789abcdef", "content_variables": {"1": "Ann"},
-        "persona_id": "9f1c2d3e-0000-4000-8000-000000000000", "persona_version": "draft",
+        "persona_id": persona, "persona_version": "draft",
         "persona_settings": {"pathway_id": "p9", "pathway_version": 2, "start_node_id": "n1"},
         "pathway_id": "p1", "pathway_version": 3, "start_node_id": "start",
         "time_out": 600, "timeout_message": "Closing this chat", "warning_time": 300, "warning_message": "Still there?"
@@ -115,10 +120,7 @@ async fn every_send_field_is_stored_on_the_conversation(b: Backend) {
     assert_eq!(c.webhook.as_deref(), Some("https://example.com/hook"));
     assert_eq!(c.json(&c.disposition_ids), Some(json!(["d1"])));
     assert_eq!(c.json(&c.citation_schema_ids), Some(json!(["c1", "c2"])));
-    assert_eq!(
-        c.persona_id.as_deref(),
-        Some("9f1c2d3e-0000-4000-8000-000000000000")
-    );
+    assert_eq!(c.persona_id.as_deref(), Some(persona.as_str()));
     assert_eq!(c.persona_version.as_deref(), Some("draft"));
     assert_eq!(c.json(&c.persona_settings).unwrap()["pathway_id"], "p9");
     assert_eq!(

@@ -95,6 +95,14 @@ pub struct UpdateNumberIn {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub citation_schema_ids: Patch<Vec<String>>,
+    /// Parley: the persona answering on this number (the same link as
+    /// `/v1/personas/{id}/inbound/attach`); `null` detaches it. Must be one of the org's
+    /// personas, else `PERSONA_NOT_FOUND`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub persona_id: Patch<String>,
+    /// With `persona_id`: `production` (default) or `draft`.
+    pub persona_version: Option<String>,
 }
 
 /// Like [`seconds`], but for a partial update: `null` and Bland's blank `""` clear.
@@ -137,7 +145,7 @@ pub struct UpdateNumberEnvelope {
         (status = 200, description = "The full config after the update, defaults filled in", body = UpdateNumberEnvelope),
         (status = 400, description = "Invalid field (`INVALID_PARAMETER`) or warning_time not below time_out (`INVALID_TIMEOUT_CONFIG`)", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's numbers", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's numbers (`AGENT_NUMBER_NOT_FOUND`), or persona_id is not one of its personas (`PERSONA_NOT_FOUND`)", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -149,6 +157,7 @@ pub async fn update_number(
     let b = body.value;
     let number = parse_number("phone_number", b.phone_number.as_deref())?;
     let channel = parse_channel(b.channel.as_deref(), "sms")?;
+    let persona = persona_link(&state, &org, b.persona_id, b.persona_version).await?;
     let patch = NumberConfigPatch {
         webhook: b.webhook.try_map(|w| check_webhook(&w).map(|()| w))?,
         request_data: b.request_data.try_map(|v| match v {
@@ -193,6 +202,27 @@ pub async fn update_number(
         patch,
     )
     .await?;
+    let now = state.clock.now_ms();
+    match &persona {
+        PersonaChange::Keep => {}
+        PersonaChange::Detach => {
+            state
+                .store
+                .set_number_persona(&org.id, number.as_str(), None, now)
+                .await?;
+        }
+        PersonaChange::Attach { id, version } => {
+            let link = Some((id.as_str(), version.as_str()));
+            if !state
+                .store
+                .set_number_persona(&org.id, number.as_str(), link, now)
+                .await?
+            {
+                // Deleted between the check and now.
+                return Err(crate::api::personas::persona_not_found(id));
+            }
+        }
+    }
     Ok(ok(UpdateNumberOut {
         message: format!("SMS config updated for number {number}"),
         configs: ChannelConfigs::new(channel, &config),
@@ -219,6 +249,40 @@ pub(super) async fn apply_patch(
         ConfigUpdate::NumberNotFound => Err(ApiError::number_not_found(field, number)),
         ConfigUpdate::Invalid(e) => Err(ApiError::invalid_timeout(e.to_string())),
     }
+}
+
+/// What a number update does to the number's persona.
+enum PersonaChange {
+    Keep,
+    Detach,
+    Attach { id: String, version: String },
+}
+
+/// Checks `persona_id` / `persona_version` of a number update before anything is written.
+async fn persona_link(
+    state: &AppState,
+    org: &Org,
+    persona_id: Patch<String>,
+    version: Option<String>,
+) -> Result<PersonaChange, ApiError> {
+    if let Some(v) = &version {
+        if parley_domain::personas::PersonaVersion::parse(v).is_none() {
+            return Err(ApiError::invalid(
+                "persona_version must be \"production\" or \"draft\"",
+            ));
+        }
+        if !matches!(persona_id, Patch::Value(_)) {
+            return Err(ApiError::invalid("persona_version needs a persona_id"));
+        }
+    }
+    Ok(match persona_id {
+        Patch::Absent => PersonaChange::Keep,
+        Patch::Null => PersonaChange::Detach,
+        Patch::Value(raw) => PersonaChange::Attach {
+            id: crate::api::personas::check_persona_ref(state, &org.id, &raw).await?,
+            version: version.unwrap_or_else(|| "production".into()),
+        },
+    })
 }
 
 /// LLM temperatures run from 0 (deterministic) to 2.
