@@ -6,6 +6,7 @@ use parley_server::carriers::twilio::signature;
 use crate::{
     helpers::{Backend, TestApp, AGENT, USER},
     twilio_sim::{self, post_signed, row, status, Step, ACCOUNT, PUBLIC, SERVICE, TOKEN},
+    webhook_receiver::Receiver,
 };
 
 crate::backend_tests!(
@@ -15,6 +16,7 @@ crate::backend_tests!(
     inbound_messages_land_on_the_pair_s_conversation_once,
     callbacks_verify_against_the_request_s_own_host,
     replies_to_a_pool_number_join_the_pool_s_conversation,
+    a_read_receipt_fires_one_status_webhook,
 );
 
 async fn sent(app: &TestApp, text: &str) -> (i64, String) {
@@ -299,5 +301,43 @@ async fn replies_to_a_pool_number_join_the_pool_s_conversation(b: Backend) {
     assert_eq!(
         messages.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
         ["from the pool", "got it"]
+    );
+}
+
+/// Spec 7.8: a read receipt is a lifecycle event: the status webhook `read` goes out once,
+/// however often Twilio repeats the callback, and a late `delivered` fires nothing.
+async fn a_read_receipt_fires_one_status_webhook(b: Backend) {
+    let (app, _sim) = twilio_sim::spawn_with(b, |cfg| {
+        cfg.webhooks.allowed_networks = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let rx = Receiver::start().await;
+    let (code, res) = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &serde_json::json!({"user_number": USER, "agent_number": AGENT,
+                "agent_message": "Your order shipped", "webhook": rx.url("/hooks")}),
+        )
+        .await;
+    assert_eq!(code, 200, "{res}");
+    let id = res["data"]["message_id"].as_i64().unwrap();
+    app.drain().await;
+    let sid = row(&app, id).await.2.unwrap();
+    for s in ["delivered", "read", "read", "delivered"] {
+        assert_eq!(status(&app, id, &sid, s, None).await, 204, "{s}");
+    }
+    app.drain().await;
+    let statuses: Vec<serde_json::Value> = rx
+        .accepted()
+        .iter()
+        .map(|r| r.json())
+        .filter(|v| v["type"] == "status")
+        .collect();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0]["status"], "read", "{statuses:?}");
+    assert_eq!(
+        statuses[0]["conversation_id"], res["data"]["conversation_id"],
+        "{statuses:?}"
     );
 }
