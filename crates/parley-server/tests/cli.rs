@@ -263,17 +263,22 @@ fn serve(db: &str, port: u16) -> (Server, Vec<String>) {
     (server, lines)
 }
 
+/// The API key a first start printed.
+fn printed_key(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix("API key (shown once, store it now): "))
+        .expect("key printed")
+        .to_owned()
+}
+
 #[test]
 fn first_start_prints_a_working_key_and_number_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db").display().to_string();
     let port = free_port();
     let (server, lines) = serve(&db, port);
-    let key = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("API key (shown once, store it now): "))
-        .expect("key printed")
-        .to_owned();
+    let key = printed_key(&lines);
     assert!(
         lines
             .iter()
@@ -365,11 +370,7 @@ fn batch_send_uploads_starts_and_follows_a_batch_to_the_end() {
     let db = dir.path().join("p.db").display().to_string();
     let port = free_port();
     let (_server, lines) = serve(&db, port);
-    let key = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("API key (shown once, store it now): "))
-        .expect("key printed")
-        .to_owned();
+    let key = printed_key(&lines);
     let csv = dir.path().join("people.csv");
     std::fs::write(
         &csv,
