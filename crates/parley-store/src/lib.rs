@@ -23,6 +23,7 @@ mod number_configs;
 mod opt_out;
 mod orgs;
 mod pacing;
+mod pathways;
 mod sandbox;
 mod suppressions;
 mod timers;
@@ -56,6 +57,11 @@ pub use number_configs::{ConfigUpdate, NumberOverview};
 pub use opt_out::InboundKeyword;
 pub use orgs::{NumberRow, OrgRow};
 pub use pacing::SenderBacklog;
+pub use pathways::{
+    graph_of, graph_part, ChatRow, Environment, NewChat, PathwayRow, PathwayUpdate,
+    PathwayVersionRow, PublishOutcome, Resolution, ResolvedGraph, VersionDelete, VersionRef,
+    VersionSelector,
+};
 pub use sandbox::{SandboxAccept, SandboxMessage};
 pub use suppressions::SuppressionReason;
 pub use timers::{DueTimer, TimerFired};
