@@ -18,6 +18,9 @@ pub struct ApiError {
     pub message: String,
     /// Sent as `Retry-After` (seconds) when set.
     pub retry_after_secs: Option<u64>,
+    /// Machine-readable detail sent as the error's `details` (e.g. every pathway validation
+    /// issue with its code and node/edge id); absent when `None`.
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -27,7 +30,14 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after_secs: None,
+            details: None,
         }
+    }
+
+    /// Adds machine-readable `details` to the error item.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     /// The sender's queue is too long to take more now; `retry_after_secs` says when it will
@@ -200,6 +210,11 @@ pub struct ErrorItem {
     pub error: String,
     /// Human-readable detail naming the field at fault.
     pub message: String,
+    /// Machine-readable detail, for the codes documented to carry it (`INVALID_PATHWAY`,
+    /// `MODEL_REQUIRED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 /// Bland's error envelope.
@@ -217,6 +232,7 @@ impl IntoResponse for ApiError {
             errors: vec![ErrorItem {
                 error: self.code.to_owned(),
                 message: self.message,
+                details: self.details,
             }],
         };
         let mut res = (self.status, Json(body)).into_response();
