@@ -35,6 +35,8 @@ mod openapi_conversations;
 mod ops;
 mod opt_out;
 mod pacing;
+mod pathways;
+mod pathways_chat;
 mod sandbox;
 mod send;
 mod timers;

@@ -116,7 +116,8 @@ pub async fn create_pathway(
 ) -> Result<Json<CreatePathwayOut>, ApiError> {
     let b = body.value;
     let name = required_text("name", b.name)?;
-    let id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered, so the list's "oldest first" holds within one millisecond too.
+    let id = uuid::Uuid::now_v7().to_string();
     let now = state.clock.now_ms();
     state
         .store

@@ -1,0 +1,545 @@
+//! Pathway CRUD, versions and publishing in Bland's shapes: validation errors naming every
+//! node and edge, another org's pathway, version selectors, publish to production and
+//! staging, deletes, and `MODEL_REQUIRED` on a server without a model.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, Backend, TestApp};
+
+crate::backend_tests!(
+    pathways_are_created_listed_updated_and_deleted,
+    saving_an_invalid_graph_names_every_node_and_edge,
+    another_orgs_pathway_is_not_found,
+    versions_are_numbered_published_and_selected,
+    bad_input_is_a_4xx_naming_the_field,
+    pathways_that_need_a_model_are_refused_without_one,
+    openapi_describes_every_pathway_route,
+);
+
+/// The three-node appointment reminder of `docs/PATHWAYS.md`: static text and
+/// deterministic `parleyCondition` edges, so it runs without a model.
+pub fn reminder_nodes() -> Value {
+    json!([
+        {"id": "remind", "type": "Default", "position": {"x": 0, "y": 0},
+         "data": {"name": "Reminder", "isStart": true,
+                  "text": "Hi {{name}}, a reminder of your appointment on {{date}}. Reply C to confirm or R to reschedule."}},
+        {"id": "confirmed", "type": "End Call",
+         "data": {"name": "Confirmed", "text": "Thanks {{name}}, you're confirmed. See you then!"}},
+        {"id": "reschedule", "type": "End Call",
+         "data": {"name": "Reschedule", "text": "No problem, we'll call you to find another time."}}
+    ])
+}
+
+pub fn reminder_edges() -> Value {
+    json!([
+        {"id": "to-confirmed", "source": "remind", "target": "confirmed", "type": "custom",
+         "data": {"parleyCondition": {"kind": "equals", "values": ["c", "confirm", "yes"]}}},
+        {"id": "to-reschedule", "source": "remind", "target": "reschedule", "type": "custom",
+         "data": {"parleyCondition": {"kind": "contains_any", "values": ["r", "reschedule", "another day"]}}}
+    ])
+}
+
+/// Creates a pathway as `key`'s org and returns its id.
+pub async fn create(app: &TestApp, key: &str, name: &str) -> String {
+    let (s, body) = app
+        .post("/v1/pathway/create", key, &json!({"name": name}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "success");
+    body["pathway_id"].as_str().unwrap().to_owned()
+}
+
+/// Creates the reminder pathway with its draft saved.
+pub async fn reminder(app: &TestApp) -> String {
+    let id = create(app, &app.key, "Appointment reminder").await;
+    let (s, body) = app
+        .post(
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            &json!({"nodes": reminder_nodes(), "edges": reminder_edges()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    id
+}
+
+async fn pathways_are_created_listed_updated_and_deleted(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (s, body) = app
+        .post(
+            "/v1/pathway/create",
+            &app.key,
+            &json!({"name": "Reminders", "description": "appointments"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let id = body["pathway_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get(&format!("/v1/pathway/{id}"), &app.key).await,
+        (
+            200,
+            json!({"name": "Reminders", "description": "appointments", "nodes": [], "edges": []})
+        )
+    );
+
+    let (s, body) = app
+        .post(
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            &json!({"name": "Reminder v2", "nodes": reminder_nodes(), "edges": reminder_edges()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "success");
+    assert_eq!(body["message"], "Pathway updated successfully");
+    assert_eq!(body["pathway_data"]["name"], "Reminder v2");
+    assert_eq!(body["pathway_data"]["description"], "appointments");
+    // The JSON comes back exactly as sent, layout and unknown keys included.
+    assert_eq!(body["pathway_data"]["nodes"], reminder_nodes());
+    assert_eq!(body["pathway_data"]["edges"], reminder_edges());
+
+    // Nodes alone keep the edges; a null description clears it.
+    let mut nodes = reminder_nodes();
+    nodes[0]["data"]["text"] = json!("Hi {{name}}! Reply C or R.");
+    let (s, body) = app
+        .post(
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            &json!({"nodes": nodes, "description": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["pathway_data"]["edges"], reminder_edges());
+    assert_eq!(body["pathway_data"]["description"], Value::Null);
+
+    let other = create(&app, &app.key, "Second").await;
+    let (s, list) = app.get("/v1/pathway", &app.key).await;
+    assert_eq!(s, 200);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["nodes"], nodes);
+    assert_eq!(list[1]["id"], other.as_str());
+
+    let (s, body) = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, body),
+        (200, json!({"status": "success", "pathway_id": id}))
+    );
+    assert_error(
+        &app.get(&format!("/v1/pathway/{id}"), &app.key).await,
+        404,
+        "PATHWAY_NOT_FOUND",
+    );
+    assert_error(
+        &app.call(
+            Method::DELETE,
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            None,
+        )
+        .await,
+        404,
+        "PATHWAY_NOT_FOUND",
+    );
+}
+
+async fn saving_an_invalid_graph_names_every_node_and_edge(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = create(&app, &app.key, "Broken").await;
+    let nodes = json!([
+        {"id": "a", "type": "Default", "data": {"isStart": true, "text": "hi"}},
+        {"id": "b", "type": "Teleport", "data": {"isStart": true, "text": "x"}},
+        {"id": "hook", "type": "Webhook", "data": {"text": "..."}}
+    ]);
+    let edges = json!([
+        {"id": "e1", "source": "a", "target": "ghost"},
+        {"id": "e2", "source": "nowhere", "target": "a"}
+    ]);
+    let got = app
+        .post(
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            &json!({"nodes": nodes, "edges": edges}),
+        )
+        .await;
+    let message = assert_error(&got, 400, "INVALID_PATHWAY");
+    for name in ["\"b\"", "\"hook\"", "\"e1\"", "\"e2\"", "\"ghost\""] {
+        assert!(message.contains(name), "{name} missing from {message}");
+    }
+    let issues = got.1["errors"][0]["details"]["issues"].as_array().unwrap();
+    let summary: Vec<(String, Value, Value)> = issues
+        .iter()
+        .map(|i| {
+            (
+                i["code"].as_str().unwrap().to_owned(),
+                i.get("node_id").cloned().unwrap_or(Value::Null),
+                i.get("edge_id").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    for want in [
+        ("MULTIPLE_START_NODES", Value::Null, Value::Null),
+        ("UNKNOWN_NODE_TYPE", json!("b"), Value::Null),
+        ("WEBHOOK_URL_MISSING", json!("hook"), Value::Null),
+        ("EDGE_TARGET_NOT_FOUND", Value::Null, json!("e1")),
+        ("EDGE_SOURCE_NOT_FOUND", Value::Null, json!("e2")),
+    ] {
+        let want = (want.0.to_owned(), want.1, want.2);
+        assert!(summary.contains(&want), "{want:?} not in {summary:?}");
+    }
+    // Nothing was saved.
+    let (_, p) = app.get(&format!("/v1/pathway/{id}"), &app.key).await;
+    assert_eq!(p["nodes"], json!([]));
+    // The same checks guard versions.
+    let got = app
+        .post(
+            &format!("/v1/pathway/{id}/version"),
+            &app.key,
+            &json!({"name": "v", "nodes": [], "edges": []}),
+        )
+        .await;
+    assert!(assert_error(&got, 400, "INVALID_PATHWAY").contains("NO_START_NODE"));
+}
+
+async fn another_orgs_pathway_is_not_found(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = reminder(&app).await;
+    let (_, other_key) = app.org("globex").await;
+    let version_body = json!({"name": "v", "nodes": reminder_nodes(), "edges": reminder_edges()});
+    let update = json!({"name": "mine now"});
+    let publish = json!({"version_id": 1});
+    let chat = json!({"pathway_id": id});
+    let attempts: Vec<(Method, String, Option<&Value>)> = vec![
+        (Method::GET, format!("/v1/pathway/{id}"), None),
+        (Method::POST, format!("/v1/pathway/{id}"), Some(&update)),
+        (Method::DELETE, format!("/v1/pathway/{id}"), None),
+        (Method::GET, format!("/v1/pathway/{id}/versions"), None),
+        (Method::GET, format!("/v1/pathway/{id}/version/draft"), None),
+        (
+            Method::POST,
+            format!("/v1/pathway/{id}/version"),
+            Some(&version_body),
+        ),
+        (
+            Method::POST,
+            format!("/v1/pathway/{id}/version/1"),
+            Some(&version_body),
+        ),
+        (Method::DELETE, format!("/v1/pathway/{id}/version/1"), None),
+        (
+            Method::POST,
+            format!("/v1/pathway/{id}/publish"),
+            Some(&publish),
+        ),
+        (Method::POST, "/v1/pathway/chat/create".into(), Some(&chat)),
+    ];
+    for (method, path, body) in attempts {
+        let got = app.call(method.clone(), &path, &other_key, body).await;
+        let message = assert_error(&got, 404, "PATHWAY_NOT_FOUND");
+        assert!(!message.contains("org"), "{method} {path}: {message}");
+    }
+    let (_, list) = app.get("/v1/pathway", &other_key).await;
+    assert_eq!(list, json!([]));
+    // Still there, unchanged, for its owner.
+    let (s, p) = app.get(&format!("/v1/pathway/{id}"), &app.key).await;
+    assert_eq!((s, p["name"].clone()), (200, json!("Appointment reminder")));
+}
+
+async fn versions_are_numbered_published_and_selected(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = reminder(&app).await;
+    let with_text = |text: &str| {
+        let mut nodes = reminder_nodes();
+        nodes[0]["data"]["text"] = json!(text);
+        json!({"name": format!("says {text}"), "nodes": nodes, "edges": reminder_edges()})
+    };
+    let mut version_ids = Vec::new();
+    for (i, text) in ["one", "two"].iter().enumerate() {
+        let (s, body) = app
+            .post(
+                &format!("/v1/pathway/{id}/version"),
+                &app.key,
+                &with_text(text),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["status"], "success");
+        assert_eq!(body["message"], "Version created successfully");
+        assert_eq!(body["data"]["version_number"], i as i64 + 1);
+        assert_eq!(body["data"]["created_at"], "2026-01-01T00:00:00.000Z");
+        version_ids.push(body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let (s, list) = app
+        .get(&format!("/v1/pathway/{id}/versions"), &app.key)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        list,
+        json!([
+            {"id": version_ids[0], "version_number": 1, "created_at": "2026-01-01T00:00:00.000Z", "name": "says one", "is_latest": false},
+            {"id": version_ids[1], "version_number": 2, "created_at": "2026-01-01T00:00:00.000Z", "name": "says two", "is_latest": true}
+        ])
+    );
+
+    let text_of = |v: &Value| v["nodes"][0]["data"]["text"].as_str().unwrap().to_owned();
+    let get = |sel: String| {
+        let app = &app;
+        let id = &id;
+        async move {
+            app.get(&format!("/v1/pathway/{id}/version/{sel}"), &app.key)
+                .await
+        }
+    };
+    // Nothing published yet: production serves the draft; staging has nothing.
+    let (s, v) = get("production".into()).await;
+    assert_eq!((s, v["version_number"].clone()), (200, Value::Null));
+    assert!(text_of(&v).starts_with("Hi {{name}}"));
+    assert_error(
+        &get("staging".into()).await,
+        404,
+        "PATHWAY_VERSION_NOT_FOUND",
+    );
+
+    for (version, env) in [(json!(1), json!("production")), (json!("2"), json!("staging"))] {
+        let (s, body) = app
+            .post(
+                &format!("/v1/pathway/{id}/publish"),
+                &app.key,
+                &json!({"version_id": version, "environment": env}),
+            )
+            .await;
+        assert_eq!(
+            (s, body),
+            (200, json!({"message": "Pathway published successfully"}))
+        );
+    }
+    for (sel, want, number) in [
+        ("production", "one", 1),
+        ("0", "one", 1),
+        ("staging", "two", 2),
+        ("latest", "two", 2),
+        ("1", "one", 1),
+        (version_ids[1].as_str(), "two", 2),
+    ] {
+        let (s, v) = get(sel.into()).await;
+        assert_eq!(s, 200, "{sel}: {v}");
+        assert_eq!((text_of(&v), v["version_number"].clone()), (want.to_owned(), json!(number)), "{sel}");
+        assert_eq!(v["is_latest"], json!(number == 2), "{sel}");
+    }
+    let (_, draft) = get("draft".into()).await;
+    assert!(text_of(&draft).starts_with("Hi {{name}}"));
+    assert_error(&get("7".into()).await, 404, "PATHWAY_VERSION_NOT_FOUND");
+
+    // Updating a version by number.
+    let (s, body) = app
+        .post(
+            &format!("/v1/pathway/{id}/version/1"),
+            &app.key,
+            &with_text("uno"),
+        )
+        .await;
+    assert_eq!(
+        (s, body),
+        (200, json!({"status": "success", "message": "Version updated successfully"}))
+    );
+    assert_eq!(text_of(&get("production".into()).await.1), "uno");
+    assert_error(
+        &app.post(&format!("/v1/pathway/{id}/version/9"), &app.key, &with_text("x"))
+            .await,
+        404,
+        "PATHWAY_VERSION_NOT_FOUND",
+    );
+
+    // A published version cannot be deleted; an unpublished one can, and its number stays
+    // used.
+    let delete = |sel: &str| {
+        let path = format!("/v1/pathway/{id}/version/{sel}");
+        let app = &app;
+        async move { app.call(Method::DELETE, &path, &app.key, None).await }
+    };
+    assert_error(&delete("2").await, 409, "PATHWAY_VERSION_PUBLISHED");
+    app.post(
+        &format!("/v1/pathway/{id}/publish"),
+        &app.key,
+        &json!({"version_id": 1, "environment": "staging"}),
+    )
+    .await;
+    assert_eq!(
+        delete(&version_ids[1]).await,
+        (200, json!({"status": "success", "message": "Version deleted successfully"}))
+    );
+    assert_error(&delete("2").await, 404, "PATHWAY_VERSION_NOT_FOUND");
+    let (_, body) = app
+        .post(&format!("/v1/pathway/{id}/version"), &app.key, &with_text("three"))
+        .await;
+    assert_eq!(body["data"]["version_number"], 3);
+}
+
+async fn bad_input_is_a_4xx_naming_the_field(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = reminder(&app).await;
+    let cases: Vec<(String, Value, &str, &str)> = vec![
+        ("/v1/pathway/create".into(), json!({}), "INVALID_PARAMETER", "name"),
+        ("/v1/pathway/create".into(), json!({"name": "  "}), "INVALID_PARAMETER", "name"),
+        ("/v1/pathway/create".into(), json!({"name": 5}), "INVALID_PARAMETER", "name"),
+        (format!("/v1/pathway/{id}"), json!({"nodes": {"a": 1}}), "INVALID_PARAMETER", "nodes"),
+        (format!("/v1/pathway/{id}"), json!({"edges": "x"}), "INVALID_PARAMETER", "edges"),
+        (format!("/v1/pathway/{id}/version"), json!({"name": "v", "edges": []}), "INVALID_PARAMETER", "nodes"),
+        (format!("/v1/pathway/{id}/version"), json!({"nodes": [], "edges": []}), "INVALID_PARAMETER", "name"),
+        (format!("/v1/pathway/{id}/version/latest"), json!({"name": "v", "nodes": [], "edges": []}), "INVALID_PARAMETER", "version_number"),
+        (format!("/v1/pathway/{id}/publish"), json!({}), "INVALID_PARAMETER", "version_id"),
+        (format!("/v1/pathway/{id}/publish"), json!({"version_id": "soon"}), "INVALID_PARAMETER", "version_id"),
+        (format!("/v1/pathway/{id}/publish"), json!({"version_id": 1, "environment": "qa"}), "INVALID_PARAMETER", "environment"),
+        ("/v1/pathway/chat/create".into(), json!({}), "INVALID_PARAMETER", "pathway_id"),
+        ("/v1/pathway/chat/create".into(), json!({"pathway_id": id, "request_data": [1]}), "INVALID_PARAMETER", "request_data"),
+        ("/v1/pathway/chat/create".into(), json!({"pathway_id": id, "pathway_version": "someday"}), "INVALID_PARAMETER", "pathway_version"),
+        ("/v1/pathway/chat/create".into(), json!({"pathway_id": id, "start_node_id": "ghost"}), "INVALID_PARAMETER", "start_node_id"),
+    ];
+    for (path, body, code, field) in cases {
+        let got = app.post(&path, &app.key, &body).await;
+        let message = assert_error(&got, 400, code);
+        assert!(message.contains(field), "{path} {body}: {message}");
+    }
+    let (s, _) = app
+        .http
+        .post(app.url("/v1/pathway/create"))
+        .header("authorization", &app.key)
+        .body("{not json")
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(s, 400);
+    assert_error(
+        &app.post(&format!("/v1/pathway/{id}/publish"), &app.key, &json!({"version_id": 4}))
+            .await,
+        404,
+        "PATHWAY_VERSION_NOT_FOUND",
+    );
+    assert_error(
+        &app.post("/v1/pathway/chat/nope", &app.key, &json!({"message": "hi"}))
+            .await,
+        404,
+        "CHAT_NOT_FOUND",
+    );
+    assert_error(&app.get("/v1/pathway", "wrong-key").await, 401, "AUTH_FAILURE");
+}
+
+/// A prompt node and label-chosen edges: everything a model-less server cannot run.
+pub fn prompt_graph() -> (Value, Value) {
+    (
+        json!([
+            {"id": "greet", "type": "Default", "data": {"name": "Greeting", "isStart": true, "prompt": "Greet {{name}} and ask how you can help."}},
+            {"id": "book", "type": "Default", "data": {"name": "Booking", "prompt": "Ask for the date they want.",
+                "extractVars": [["party_size", "integer", "How many people are coming"]]}},
+            {"id": "bye", "type": "End Call", "data": {"name": "Goodbye", "text": "Bye!"}}
+        ]),
+        json!([
+            {"id": "e-book", "source": "greet", "target": "book", "data": {"label": "The user wants to book a table"}},
+            {"id": "e-bye", "source": "greet", "target": "bye", "data": {"label": "The user wants to leave"}}
+        ]),
+    )
+}
+
+async fn pathways_that_need_a_model_are_refused_without_one(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = create(&app, &app.key, "Needs a model").await;
+    let (nodes, edges) = prompt_graph();
+    let got = app
+        .post(
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            &json!({"nodes": nodes, "edges": edges}),
+        )
+        .await;
+    let message = assert_error(&got, 400, "MODEL_REQUIRED");
+    for name in ["\"greet\"", "\"book\"", "\"e-book\"", "\"e-bye\""] {
+        assert!(message.contains(name), "{name} missing from {message}");
+    }
+    let needs = &got.1["errors"][0]["details"]["needs"];
+    assert!(needs
+        .as_array()
+        .unwrap()
+        .contains(&json!({"reason": "PROMPT_NODE", "node_id": "greet"})));
+    assert!(needs
+        .as_array()
+        .unwrap()
+        .contains(&json!({"reason": "LABEL_EDGE", "node_id": "greet", "edge_id": "e-book"})));
+    let got = app
+        .post(
+            &format!("/v1/pathway/{id}/version"),
+            &app.key,
+            &json!({"name": "v1", "nodes": nodes, "edges": edges}),
+        )
+        .await;
+    assert_error(&got, 400, "MODEL_REQUIRED");
+
+    // Stored while a model was configured (written straight to the store here): publishing
+    // and chatting are refused with the node named.
+    let graph = parley_store::graph_of(nodes, edges);
+    app.store
+        .create_pathway_version(&app.org_id, &id, "v-1", "v1", &graph, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let got = app
+        .post(
+            &format!("/v1/pathway/{id}/publish"),
+            &app.key,
+            &json!({"version_id": 1}),
+        )
+        .await;
+    assert!(assert_error(&got, 400, "MODEL_REQUIRED").contains("\"greet\""));
+    let (s, chat) = app
+        .post(
+            "/v1/pathway/chat/create",
+            &app.key,
+            &json!({"pathway_id": id, "pathway_version": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{chat}");
+    let chat_id = chat["data"]["chat_id"].as_str().unwrap();
+    let got = app
+        .post(
+            &format!("/v1/pathway/chat/{chat_id}"),
+            &app.key,
+            &json!({"message": "hi"}),
+        )
+        .await;
+    assert!(assert_error(&got, 400, "MODEL_REQUIRED").contains("\"greet\""));
+}
+
+async fn openapi_describes_every_pathway_route(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (_, doc) = app.get("/openapi.json", "").await;
+    for (path, methods) in [
+        ("/v1/pathway/create", &["post"][..]),
+        ("/v1/pathway", &["get"][..]),
+        ("/v1/pathway/{pathway_id}", &["get", "post", "delete"][..]),
+        ("/v1/pathway/{pathway_id}/versions", &["get"][..]),
+        ("/v1/pathway/{pathway_id}/version", &["post"][..]),
+        (
+            "/v1/pathway/{pathway_id}/version/{version_id}",
+            &["get", "post", "delete"][..],
+        ),
+        ("/v1/pathway/{pathway_id}/publish", &["post"][..]),
+        ("/v1/pathway/chat/create", &["post"][..]),
+        ("/v1/pathway/chat/{id}", &["post"][..]),
+    ] {
+        for m in methods {
+            let op = &doc["paths"][path][m];
+            assert!(op["responses"]["200"].is_object(), "{m} {path}: {op}");
+            assert!(op["responses"]["401"].is_object(), "{m} {path} lacks 401");
+            assert!(op["security"].is_array(), "{m} {path} needs a key");
+        }
+    }
+}
