@@ -126,7 +126,8 @@ impl App {
         };
         // Like the webhook client: only a broken TLS setup makes this fail.
         let turns = Arc::new(
-            TurnDriver::new(&config, language_model.clone()).expect("the turn driver's HTTP client builds"),
+            TurnDriver::new(&config, language_model.clone())
+                .expect("the turn driver's HTTP client builds"),
         );
         let jobs = Arc::new(JobRunner {
             store: store.clone(),

@@ -123,12 +123,7 @@ async fn pathways_are_created_listed_updated_and_deleted(b: Backend) {
     assert_eq!(list[1]["id"], other.as_str());
 
     let (s, body) = app
-        .call(
-            Method::DELETE,
-            &format!("/v1/pathway/{id}"),
-            &app.key,
-            None,
-        )
+        .call(Method::DELETE, &format!("/v1/pathway/{id}"), &app.key, None)
         .await;
     assert_eq!(
         (s, body),
@@ -140,13 +135,8 @@ async fn pathways_are_created_listed_updated_and_deleted(b: Backend) {
         "PATHWAY_NOT_FOUND",
     );
     assert_error(
-        &app.call(
-            Method::DELETE,
-            &format!("/v1/pathway/{id}"),
-            &app.key,
-            None,
-        )
-        .await,
+        &app.call(Method::DELETE, &format!("/v1/pathway/{id}"), &app.key, None)
+            .await,
         404,
         "PATHWAY_NOT_FOUND",
     );
@@ -309,7 +299,10 @@ async fn versions_are_numbered_published_and_selected(b: Backend) {
         "PATHWAY_VERSION_NOT_FOUND",
     );
 
-    for (version, env) in [(json!(1), json!("production")), (json!("2"), json!("staging"))] {
+    for (version, env) in [
+        (json!(1), json!("production")),
+        (json!("2"), json!("staging")),
+    ] {
         let (s, body) = app
             .post(
                 &format!("/v1/pathway/{id}/publish"),
@@ -332,7 +325,11 @@ async fn versions_are_numbered_published_and_selected(b: Backend) {
     ] {
         let (s, v) = get(sel.into()).await;
         assert_eq!(s, 200, "{sel}: {v}");
-        assert_eq!((text_of(&v), v["version_number"].clone()), (want.to_owned(), json!(number)), "{sel}");
+        assert_eq!(
+            (text_of(&v), v["version_number"].clone()),
+            (want.to_owned(), json!(number)),
+            "{sel}"
+        );
         assert_eq!(v["is_latest"], json!(number == 2), "{sel}");
     }
     let (_, draft) = get("draft".into()).await;
@@ -349,12 +346,19 @@ async fn versions_are_numbered_published_and_selected(b: Backend) {
         .await;
     assert_eq!(
         (s, body),
-        (200, json!({"status": "success", "message": "Version updated successfully"}))
+        (
+            200,
+            json!({"status": "success", "message": "Version updated successfully"})
+        )
     );
     assert_eq!(text_of(&get("production".into()).await.1), "uno");
     assert_error(
-        &app.post(&format!("/v1/pathway/{id}/version/9"), &app.key, &with_text("x"))
-            .await,
+        &app.post(
+            &format!("/v1/pathway/{id}/version/9"),
+            &app.key,
+            &with_text("x"),
+        )
+        .await,
         404,
         "PATHWAY_VERSION_NOT_FOUND",
     );
@@ -375,11 +379,18 @@ async fn versions_are_numbered_published_and_selected(b: Backend) {
     .await;
     assert_eq!(
         delete(&version_ids[1]).await,
-        (200, json!({"status": "success", "message": "Version deleted successfully"}))
+        (
+            200,
+            json!({"status": "success", "message": "Version deleted successfully"})
+        )
     );
     assert_error(&delete("2").await, 404, "PATHWAY_VERSION_NOT_FOUND");
     let (_, body) = app
-        .post(&format!("/v1/pathway/{id}/version"), &app.key, &with_text("three"))
+        .post(
+            &format!("/v1/pathway/{id}/version"),
+            &app.key,
+            &with_text("three"),
+        )
         .await;
     assert_eq!(body["data"]["version_number"], 3);
 }
@@ -388,21 +399,96 @@ async fn bad_input_is_a_4xx_naming_the_field(b: Backend) {
     let app = TestApp::spawn(b).await;
     let id = reminder(&app).await;
     let cases: Vec<(String, Value, &str, &str)> = vec![
-        ("/v1/pathway/create".into(), json!({}), "INVALID_PARAMETER", "name"),
-        ("/v1/pathway/create".into(), json!({"name": "  "}), "INVALID_PARAMETER", "name"),
-        ("/v1/pathway/create".into(), json!({"name": 5}), "INVALID_PARAMETER", "name"),
-        (format!("/v1/pathway/{id}"), json!({"nodes": {"a": 1}}), "INVALID_PARAMETER", "nodes"),
-        (format!("/v1/pathway/{id}"), json!({"edges": "x"}), "INVALID_PARAMETER", "edges"),
-        (format!("/v1/pathway/{id}/version"), json!({"name": "v", "edges": []}), "INVALID_PARAMETER", "nodes"),
-        (format!("/v1/pathway/{id}/version"), json!({"nodes": [], "edges": []}), "INVALID_PARAMETER", "name"),
-        (format!("/v1/pathway/{id}/version/latest"), json!({"name": "v", "nodes": [], "edges": []}), "INVALID_PARAMETER", "version_number"),
-        (format!("/v1/pathway/{id}/publish"), json!({}), "INVALID_PARAMETER", "version_id"),
-        (format!("/v1/pathway/{id}/publish"), json!({"version_id": "soon"}), "INVALID_PARAMETER", "version_id"),
-        (format!("/v1/pathway/{id}/publish"), json!({"version_id": 1, "environment": "qa"}), "INVALID_PARAMETER", "environment"),
-        ("/v1/pathway/chat/create".into(), json!({}), "INVALID_PARAMETER", "pathway_id"),
-        ("/v1/pathway/chat/create".into(), json!({"pathway_id": id, "request_data": [1]}), "INVALID_PARAMETER", "request_data"),
-        ("/v1/pathway/chat/create".into(), json!({"pathway_id": id, "pathway_version": "someday"}), "INVALID_PARAMETER", "pathway_version"),
-        ("/v1/pathway/chat/create".into(), json!({"pathway_id": id, "start_node_id": "ghost"}), "INVALID_PARAMETER", "start_node_id"),
+        (
+            "/v1/pathway/create".into(),
+            json!({}),
+            "INVALID_PARAMETER",
+            "name",
+        ),
+        (
+            "/v1/pathway/create".into(),
+            json!({"name": "  "}),
+            "INVALID_PARAMETER",
+            "name",
+        ),
+        (
+            "/v1/pathway/create".into(),
+            json!({"name": 5}),
+            "INVALID_PARAMETER",
+            "name",
+        ),
+        (
+            format!("/v1/pathway/{id}"),
+            json!({"nodes": {"a": 1}}),
+            "INVALID_PARAMETER",
+            "nodes",
+        ),
+        (
+            format!("/v1/pathway/{id}"),
+            json!({"edges": "x"}),
+            "INVALID_PARAMETER",
+            "edges",
+        ),
+        (
+            format!("/v1/pathway/{id}/version"),
+            json!({"name": "v", "edges": []}),
+            "INVALID_PARAMETER",
+            "nodes",
+        ),
+        (
+            format!("/v1/pathway/{id}/version"),
+            json!({"nodes": [], "edges": []}),
+            "INVALID_PARAMETER",
+            "name",
+        ),
+        (
+            format!("/v1/pathway/{id}/version/latest"),
+            json!({"name": "v", "nodes": [], "edges": []}),
+            "INVALID_PARAMETER",
+            "version_number",
+        ),
+        (
+            format!("/v1/pathway/{id}/publish"),
+            json!({}),
+            "INVALID_PARAMETER",
+            "version_id",
+        ),
+        (
+            format!("/v1/pathway/{id}/publish"),
+            json!({"version_id": "soon"}),
+            "INVALID_PARAMETER",
+            "version_id",
+        ),
+        (
+            format!("/v1/pathway/{id}/publish"),
+            json!({"version_id": 1, "environment": "qa"}),
+            "INVALID_PARAMETER",
+            "environment",
+        ),
+        (
+            "/v1/pathway/chat/create".into(),
+            json!({}),
+            "INVALID_PARAMETER",
+            "pathway_id",
+        ),
+        (
+            "/v1/pathway/chat/create".into(),
+            json!({"pathway_id": id, "request_data": [1]}),
+            "INVALID_PARAMETER",
+            "request_data",
+        ),
+        (
+            "/v1/pathway/chat/create".into(),
+            json!({"pathway_id": id, "pathway_version": "someday"}),
+            "INVALID_PARAMETER",
+            "pathway_version",
+        ),
+        (
+            "/v1/pathway/chat/create".into(),
+            json!({"pathway_id": id, "start_node_id": "ghost"}),
+            "INVALID_PARAMETER",
+            "start_node_id",
+        ),
     ];
     for (path, body, code, field) in cases {
         let got = app.post(&path, &app.key, &body).await;
@@ -420,8 +506,12 @@ async fn bad_input_is_a_4xx_naming_the_field(b: Backend) {
         .unwrap();
     assert_eq!(s, 400);
     assert_error(
-        &app.post(&format!("/v1/pathway/{id}/publish"), &app.key, &json!({"version_id": 4}))
-            .await,
+        &app.post(
+            &format!("/v1/pathway/{id}/publish"),
+            &app.key,
+            &json!({"version_id": 4}),
+        )
+        .await,
         404,
         "PATHWAY_VERSION_NOT_FOUND",
     );
@@ -431,7 +521,11 @@ async fn bad_input_is_a_4xx_naming_the_field(b: Backend) {
         404,
         "CHAT_NOT_FOUND",
     );
-    assert_error(&app.get("/v1/pathway", "wrong-key").await, 401, "AUTH_FAILURE");
+    assert_error(
+        &app.get("/v1/pathway", "wrong-key").await,
+        401,
+        "AUTH_FAILURE",
+    );
 }
 
 /// A prompt node and label-chosen edges: everything a model-less server cannot run.

@@ -58,7 +58,10 @@ async fn the_appointment_reminder_runs_without_a_model(b: Backend) {
         "Hi Ada, a reminder of your appointment on Friday at 3pm. Reply C to confirm or R to reschedule.";
     assert_eq!(first["assistant_responses"], json!([reminder_text]));
     assert_eq!(
-        (first["current_node_id"].clone(), first["current_node_name"].clone()),
+        (
+            first["current_node_id"].clone(),
+            first["current_node_name"].clone()
+        ),
         (json!("remind"), json!("Reminder"))
     );
     assert_eq!(first["completed"], false);
@@ -113,8 +116,12 @@ async fn the_appointment_reminder_runs_without_a_model(b: Backend) {
     .await;
     let (_, other_key) = app.org("globex").await;
     assert_error(
-        &app.post(&format!("/v1/pathway/chat/{chat}"), &other_key, &json!({"message": "hi"}))
-            .await,
+        &app.post(
+            &format!("/v1/pathway/chat/{chat}"),
+            &other_key,
+            &json!({"message": "hi"}),
+        )
+        .await,
         404,
         "CHAT_NOT_FOUND",
     );
@@ -173,10 +180,17 @@ async fn a_prompt_pathway_runs_on_the_model(b: Backend) {
     fake.script(script);
     let app = model_app(b, &fake).await;
     let id = prompt_pathway(&app).await;
-    let chat = new_chat(&app, json!({"pathway_id": id, "request_data": {"name": "Ada"}})).await;
+    let chat = new_chat(
+        &app,
+        json!({"pathway_id": id, "request_data": {"name": "Ada"}}),
+    )
+    .await;
 
     let hello = say(&app, &chat, Some("hi")).await;
-    assert_eq!(hello["assistant_responses"], json!(["Hello Ada! How can I help?"]));
+    assert_eq!(
+        hello["assistant_responses"],
+        json!(["Hello Ada! How can I help?"])
+    );
     assert_eq!(hello["current_node_id"], "greet");
 
     let booking = say(&app, &chat, Some("I'd like a table")).await;
@@ -197,8 +211,14 @@ async fn a_prompt_pathway_runs_on_the_model(b: Backend) {
         .find(|r| r.messages()[0].1.contains("You pick the option"))
         .unwrap();
     let question = &choose.messages()[1].1;
-    assert!(question.contains("1. The user wants to book a table"), "{question}");
-    assert!(question.contains("2. The user wants to leave"), "{question}");
+    assert!(
+        question.contains("1. The user wants to book a table"),
+        "{question}"
+    );
+    assert!(
+        question.contains("2. The user wants to leave"),
+        "{question}"
+    );
     assert!(question.contains("User: I'd like a table"), "{question}");
     let dialogue = requests
         .iter()
@@ -218,7 +238,11 @@ async fn a_failing_or_slow_model_gets_the_fallback_reply(b: Backend) {
     let fallback = cfg.language_model.fallback_reply.clone();
     let app = TestApp::spawn_with(b, cfg).await;
     let id = prompt_pathway(&app).await;
-    let chat = new_chat(&app, json!({"pathway_id": id, "request_data": {"name": "Ada"}})).await;
+    let chat = new_chat(
+        &app,
+        json!({"pathway_id": id, "request_data": {"name": "Ada"}}),
+    )
+    .await;
 
     // 503 twice (the retry fails too): the fallback, and the state is unchanged.
     fake.push(Answer::status(503, "overloaded"));
@@ -243,7 +267,10 @@ async fn a_failing_or_slow_model_gets_the_fallback_reply(b: Backend) {
     // The model is back: the turn goes on from where it was.
     fake.script(script);
     let ok = say(&app, &chat, Some("hi again")).await;
-    assert_eq!(ok["assistant_responses"], json!(["Hello Ada! How can I help?"]));
+    assert_eq!(
+        ok["assistant_responses"],
+        json!(["Hello Ada! How can I help?"])
+    );
     let history = ok["chat_history"].as_array().unwrap();
     assert_eq!(history.len(), 8);
     assert!(history
@@ -314,7 +341,11 @@ async fn webhook_nodes_call_allowed_urls_and_map_the_answer(b: Backend) {
     let app = TestApp::spawn_with(b, cfg).await;
     let url = format!("http://{}/slots", service.addr);
     let id = webhook_pathway(&app, &url).await;
-    let chat = new_chat(&app, json!({"pathway_id": id, "request_data": {"name": "Ada"}})).await;
+    let chat = new_chat(
+        &app,
+        json!({"pathway_id": id, "request_data": {"name": "Ada"}}),
+    )
+    .await;
 
     let done = say(&app, &chat, Some("book me")).await;
 
@@ -334,11 +365,18 @@ async fn webhook_nodes_to_internal_addresses_are_refused(b: Backend) {
     let app = TestApp::spawn(b).await;
     let url = format!("http://{}/slots", service.addr);
     let id = webhook_pathway(&app, &url).await;
-    let chat = new_chat(&app, json!({"pathway_id": id, "request_data": {"name": "Ada"}})).await;
+    let chat = new_chat(
+        &app,
+        json!({"pathway_id": id, "request_data": {"name": "Ada"}}),
+    )
+    .await;
 
     let done = say(&app, &chat, Some("book me")).await;
 
-    assert!(service.bodies().is_empty(), "the guard let a request through");
+    assert!(
+        service.bodies().is_empty(),
+        "the guard let a request through"
+    );
     assert_eq!(
         done["assistant_responses"],
         json!(["Sorry, we could not check availability right now."])
@@ -347,8 +385,16 @@ async fn webhook_nodes_to_internal_addresses_are_refused(b: Backend) {
     assert!(done["variables"].get("slot").is_none());
 
     // A name that resolves to loopback is refused as well.
-    let by_name = webhook_pathway(&app, &format!("http://localhost:{}/slots", service.addr.port())).await;
-    let chat = new_chat(&app, json!({"pathway_id": by_name, "request_data": {"name": "Ada"}})).await;
+    let by_name = webhook_pathway(
+        &app,
+        &format!("http://localhost:{}/slots", service.addr.port()),
+    )
+    .await;
+    let chat = new_chat(
+        &app,
+        json!({"pathway_id": by_name, "request_data": {"name": "Ada"}}),
+    )
+    .await;
     let done = say(&app, &chat, Some("book me")).await;
     assert_eq!(done["current_node_id"], "failed");
     assert!(service.bodies().is_empty());

@@ -178,7 +178,10 @@ impl Store {
         .bind(pathway_id)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(version_row).collect::<Result<_>>().map(Some)
+        rows.iter()
+            .map(version_row)
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
     /// Adds the next numbered version to one of the org's pathways; `None` without the
@@ -266,7 +269,10 @@ impl Store {
         pathway_id: &str,
         version: &VersionRef,
     ) -> Result<VersionDelete> {
-        let found = match self.resolve_pathway_ref(org_id, pathway_id, version).await? {
+        let found = match self
+            .resolve_pathway_ref(org_id, pathway_id, version)
+            .await?
+        {
             Resolution::Found(r) => r,
             Resolution::PathwayNotFound => return Ok(VersionDelete::PathwayNotFound),
             Resolution::VersionNotFound => return Ok(VersionDelete::VersionNotFound),
@@ -436,9 +442,6 @@ mod tests {
         ] {
             assert_eq!(VersionSelector::parse(s), want, "{s:?}");
         }
-        assert_eq!(
-            VersionRef::parse("6f1c"),
-            VersionRef::Id("6f1c".to_owned())
-        );
+        assert_eq!(VersionRef::parse("6f1c"), VersionRef::Id("6f1c".to_owned()));
     }
 }

@@ -283,7 +283,10 @@ async fn published_versions_cannot_be_deleted_and_numbers_are_not_reused(s: &Sto
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(next.version_number, 4, "deleted numbers are not handed out again");
+    assert_eq!(
+        next.version_number, 4,
+        "deleted numbers are not handed out again"
+    );
     // Deleting the pathway takes its versions along.
     assert!(s.delete_pathway("o1", "p1").await.unwrap());
     s.create_pathway("o1", "p1", "P again", None, T0)
@@ -314,7 +317,8 @@ async fn chats_persist_state_and_history_per_org(s: &Store) {
     assert!(!c.completed);
     assert!(s.pathway_chat("o2", "c1").await.unwrap().is_none());
 
-    let history = json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]);
+    let history =
+        json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]);
     let state = json!({"pathway_id": "p1", "current_node_id": "a"});
     assert!(!s
         .save_pathway_chat("o2", "c1", &state, &history, true, T0 + 1)

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::checks::{invalid_pathway_message, model_missing_at, pathway_not_found, version_not_found};
+use super::checks::{
+    invalid_pathway_message, model_missing_at, pathway_not_found, version_not_found,
+};
 use crate::{
     api::{
         auth::Org,
@@ -260,7 +262,11 @@ pub async fn chat_message(
     // A chosen start node has not been said yet: the agent opens there, with the user's
     // first message as context. Otherwise the engine enters the start node itself.
     let report = match (&message, started || pathway_state.current_node_id.is_none()) {
-        (Some(m), true) => turns.run_turn(&pathway, pathway_state, m, ctx.clone()).await,
+        (Some(m), true) => {
+            turns
+                .run_turn(&pathway, pathway_state, m, ctx.clone())
+                .await
+        }
         (Some(m), false) => {
             let mut opening = ctx.clone();
             opening.history.push(HistoryEntry {
@@ -279,7 +285,12 @@ pub async fn chat_message(
         let Signal::TransferPathway { pathway_id, .. } = &outcome.signal else {
             break;
         };
-        let target = load(&state, &org, pathway_id, outcome.state.pathway_version.as_deref());
+        let target = load(
+            &state,
+            &org,
+            pathway_id,
+            outcome.state.pathway_version.as_deref(),
+        );
         let Ok(next) = target.await else {
             tracing::warn!(chat.id = %chat_id, pathway.id = %pathway_id, "transfer target pathway not found; the chat stays where it is");
             break;
@@ -292,10 +303,11 @@ pub async fn chat_message(
                 text: m,
             });
         }
-        ctx.history.extend(said(&outcome).into_iter().map(|text| HistoryEntry {
-            role: Role::Agent,
-            text,
-        }));
+        ctx.history
+            .extend(said(&outcome).into_iter().map(|text| HistoryEntry {
+                role: Role::Agent,
+                text,
+            }));
         let more: TurnReport = turns
             .run_opener(&pathway, outcome.state.clone(), ctx.clone())
             .await
