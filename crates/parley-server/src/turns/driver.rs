@@ -138,11 +138,20 @@ impl TurnDriver {
         self.drive(Turn::opener(pathway, state, ctx), start).await
     }
 
-    async fn drive(
-        &self,
-        mut turn: Turn<'_>,
-        start: PathwayState,
-    ) -> Result<TurnReport, TurnError> {
+    /// Runs the turn and counts how it ended (`parley_pathway_turns_total{result}`).
+    async fn drive(&self, turn: Turn<'_>, start: PathwayState) -> Result<TurnReport, TurnError> {
+        let result = self.run(turn, start).await;
+        let label = match &result {
+            Ok(r) if r.fallback.is_some() => "fallback",
+            Ok(_) => "ok",
+            Err(TurnError::ModelRequired { .. }) => "model_required",
+            Err(TurnError::Engine(_)) => "engine_error",
+        };
+        metrics::counter!("parley_pathway_turns_total", "result" => label).increment(1);
+        result
+    }
+
+    async fn run(&self, mut turn: Turn<'_>, start: PathwayState) -> Result<TurnReport, TurnError> {
         let started = Instant::now();
         let deadline = started + self.turn_budget;
         let mut model_calls = Vec::new();

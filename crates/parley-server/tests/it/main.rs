@@ -37,6 +37,8 @@ mod opt_out;
 mod pacing;
 mod pathways;
 mod pathways_chat;
+mod pathways_versions;
+mod pathways_webhooks;
 mod sandbox;
 mod send;
 mod timers;

@@ -1,13 +1,7 @@
 //! The chat harness driving real turns: the appointment reminder with no model, a prompt
 //! pathway with the scripted fake model, model failure and timeout → fallback reply, and a
-//! Webhook node calling a loopback receiver (allowed in config) or refused by the SSRF guard.
+//! pathway transfer. Webhook nodes are in `pathways_webhooks.rs`.
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-};
-
-use axum::{routing::post, Json, Router};
 use serde_json::{json, Value};
 
 use crate::{
@@ -20,11 +14,10 @@ crate::backend_tests!(
     the_appointment_reminder_runs_without_a_model,
     a_prompt_pathway_runs_on_the_model,
     a_failing_or_slow_model_gets_the_fallback_reply,
-    webhook_nodes_call_allowed_urls_and_map_the_answer,
-    webhook_nodes_to_internal_addresses_are_refused,
+    a_transfer_pathway_node_opens_the_other_pathway,
 );
 
-async fn new_chat(app: &TestApp, body: Value) -> String {
+pub async fn new_chat(app: &TestApp, body: Value) -> String {
     let (s, res) = app.post("/v1/pathway/chat/create", &app.key, &body).await;
     assert_eq!(s, 200, "{res}");
     assert_eq!(res["errors"], Value::Null);
@@ -33,7 +26,7 @@ async fn new_chat(app: &TestApp, body: Value) -> String {
 }
 
 /// Sends one message; panics unless it answers 200, and returns `data`.
-async fn say(app: &TestApp, chat: &str, message: Option<&str>) -> Value {
+pub async fn say(app: &TestApp, chat: &str, message: Option<&str>) -> Value {
     let body = match message {
         Some(m) => json!({"message": m}),
         None => json!({}),
@@ -278,124 +271,59 @@ async fn a_failing_or_slow_model_gets_the_fallback_reply(b: Backend) {
         .all(|m| !m["content"].as_str().unwrap().contains("503")));
 }
 
-/// A customer's availability service on loopback: records request bodies, answers JSON.
-struct SlotService {
-    addr: SocketAddr,
-    bodies: Arc<Mutex<Vec<Value>>>,
-}
-
-impl SlotService {
-    async fn start() -> Self {
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = bodies.clone();
-        let app = Router::new().route(
-            "/slots",
-            post(move |Json(body): Json<Value>| {
-                let seen = seen.clone();
-                async move {
-                    seen.lock().unwrap().push(body);
-                    Json(json!({"reserved": true, "slot": "3pm"}))
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { addr, bodies }
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
-async fn webhook_pathway(app: &TestApp, url: &str) -> String {
-    let id = create(app, &app.key, "Availability").await;
-    let nodes = json!([
-        {"id": "check", "type": "Webhook", "data": {
-            "name": "Check", "isStart": true, "url": url, "method": "POST",
-            "body": "{\"name\": \"{{name}}\"}",
-            "responseData": [{"name": "slot", "data": "$.slot"}],
-            "responsePathways": [
-                ["BlandStatusCode", "==", "200", {"id": "booked", "name": "Booked"}],
-                ["Default/Webhook Completion", "", "", {"id": "failed", "name": "Failed"}]
-            ]}},
-        {"id": "booked", "type": "End Call", "data": {"name": "Booked", "text": "You're booked at {{slot}}, {{name}}."}},
-        {"id": "failed", "type": "End Call", "data": {"name": "Failed", "text": "Sorry, we could not check availability right now."}}
-    ]);
+async fn a_transfer_pathway_node_opens_the_other_pathway(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let billing = create(&app, &app.key, "Billing").await;
     let (s, body) = app
         .post(
-            &format!("/v1/pathway/{id}"),
+            &format!("/v1/pathway/{billing}"),
             &app.key,
-            &json!({"nodes": nodes, "edges": []}),
+            &json!({"nodes": [
+                {"id": "b-start", "type": "Default", "data": {"name": "Billing desk", "isStart": true, "text": "Billing here, {{name}}. What is your invoice number?"}}
+            ], "edges": []}),
         )
         .await;
     assert_eq!(s, 200, "{body}");
-    id
-}
-
-async fn webhook_nodes_call_allowed_urls_and_map_the_answer(b: Backend) {
-    let service = SlotService::start().await;
-    let mut cfg = test_config();
-    cfg.webhooks.allowed_networks = vec!["127.0.0.0/8".into()];
-    let app = TestApp::spawn_with(b, cfg).await;
-    let url = format!("http://{}/slots", service.addr);
-    let id = webhook_pathway(&app, &url).await;
+    let front = create(&app, &app.key, "Front desk").await;
+    let (s, body) = app
+        .post(
+            &format!("/v1/pathway/{front}"),
+            &app.key,
+            &json!({"nodes": [
+                {"id": "hello", "type": "Default", "data": {"isStart": true, "text": "Hi! Reply BILL for billing."}},
+                {"id": "to-billing", "type": "Transfer Pathway", "data": {"text": "Transferring you.", "transferPathway": billing}}
+            ], "edges": [
+                {"id": "e", "source": "hello", "target": "to-billing", "data": {"parleyCondition": {"kind": "equals", "values": ["bill"]}}}
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
     let chat = new_chat(
         &app,
-        json!({"pathway_id": id, "request_data": {"name": "Ada"}}),
+        json!({"pathway_id": front, "request_data": {"name": "Ada"}}),
     )
     .await;
 
-    let done = say(&app, &chat, Some("book me")).await;
+    say(&app, &chat, None).await;
+    let moved = say(&app, &chat, Some("bill")).await;
 
-    assert_eq!(service.bodies(), vec![json!({"name": "Ada"})]);
     assert_eq!(
-        done["assistant_responses"],
-        json!(["You're booked at 3pm, Ada."])
+        moved["assistant_responses"],
+        json!([
+            "Transferring you.",
+            "Billing here, Ada. What is your invoice number?"
+        ])
     );
-    assert_eq!(done["variables"]["slot"], "3pm");
-    assert_eq!(done["current_node_id"], "booked");
-    assert_eq!(done["completed"], true);
-}
-
-async fn webhook_nodes_to_internal_addresses_are_refused(b: Backend) {
-    let service = SlotService::start().await;
-    // The default config allows no internal network.
-    let app = TestApp::spawn(b).await;
-    let url = format!("http://{}/slots", service.addr);
-    let id = webhook_pathway(&app, &url).await;
-    let chat = new_chat(
-        &app,
-        json!({"pathway_id": id, "request_data": {"name": "Ada"}}),
-    )
-    .await;
-
-    let done = say(&app, &chat, Some("book me")).await;
-
-    assert!(
-        service.bodies().is_empty(),
-        "the guard let a request through"
-    );
+    assert_eq!(moved["pathway_id"], billing.as_str());
     assert_eq!(
-        done["assistant_responses"],
-        json!(["Sorry, we could not check availability right now."])
+        (
+            moved["current_node_id"].clone(),
+            moved["current_node_name"].clone()
+        ),
+        (json!("b-start"), json!("Billing desk"))
     );
-    assert_eq!(done["current_node_id"], "failed");
-    assert!(done["variables"].get("slot").is_none());
-
-    // A name that resolves to loopback is refused as well.
-    let by_name = webhook_pathway(
-        &app,
-        &format!("http://localhost:{}/slots", service.addr.port()),
-    )
-    .await;
-    let chat = new_chat(
-        &app,
-        json!({"pathway_id": by_name, "request_data": {"name": "Ada"}}),
-    )
-    .await;
-    let done = say(&app, &chat, Some("book me")).await;
-    assert_eq!(done["current_node_id"], "failed");
-    assert!(service.bodies().is_empty());
+    // The chat now lives on the billing pathway.
+    let next = say(&app, &chat, Some("INV-7")).await;
+    assert_eq!(next["pathway_id"], billing.as_str());
+    assert_eq!(next["current_node_id"], "b-start");
 }

@@ -6,19 +6,21 @@
 //! interprets them, so validation lives with the caller. Every query is scoped by org: a
 //! pathway of another org reads as absent, never as "forbidden".
 //!
-//! - [`versions`]: numbered versions, publishing, and the version selector resolver.
+//! - [`versions`]: numbered versions, publishing, and resolving a selector to a graph.
+//! - [`selector`]: version selectors (`3`, `production`, `staging`, `draft`, `latest`).
 //! - [`chats`]: the text chat harness's persisted chats.
 
 mod chats;
+mod selector;
 mod versions;
 
 use serde_json::Value;
 use sqlx::{any::AnyRow, Row};
 
 pub use chats::{ChatRow, NewChat};
+pub use selector::{VersionRef, VersionSelector};
 pub use versions::{
     Environment, PathwayVersionRow, PublishOutcome, Resolution, ResolvedGraph, VersionDelete,
-    VersionRef, VersionSelector,
 };
 
 use crate::{Result, Store, StoreError};
