@@ -269,6 +269,22 @@ async fn a_failing_or_slow_model_gets_the_fallback_reply(b: Backend) {
     assert!(history
         .iter()
         .all(|m| !m["content"].as_str().unwrap().contains("503")));
+
+    // A chat opening at a chosen node whose first turn fell back still opens there next.
+    let chat = new_chat(
+        &app,
+        json!({"pathway_id": id, "start_node_id": "book", "request_data": {"name": "Ada"}}),
+    )
+    .await;
+    fake.push(Answer::status(401, "bad key"));
+    let failed = say(&app, &chat, Some("hi")).await;
+    assert_eq!(failed["assistant_responses"], json!([fallback]));
+    let opened = say(&app, &chat, Some("hello?")).await;
+    assert_eq!(
+        opened["assistant_responses"],
+        json!(["Lovely. Which date would you like?"])
+    );
+    assert_eq!(opened["current_node_id"], "book");
 }
 
 async fn a_transfer_pathway_node_opens_the_other_pathway(b: Backend) {

@@ -34,13 +34,16 @@ CREATE TABLE pathway_versions (
 );
 
 -- A test chat against a pathway. `pathway_version` is the selector it was created with
--- (NULL: production), resolved again on every message so edits show up at once. `state` is
--- the engine's `PathwayState` JSON; `history` is `[{role, content}]`, oldest first.
+-- (NULL: production), resolved again on every message so edits show up at once.
+-- `start_node_id` is where the chat opens instead of the start node (NULL: the start node).
+-- `state` is the engine's `PathwayState` JSON; `history` is `[{role, content}]`, oldest
+-- first.
 CREATE TABLE pathway_chats (
     id               TEXT PRIMARY KEY,
     org_id           TEXT NOT NULL REFERENCES orgs(id),
     pathway_id       TEXT NOT NULL REFERENCES pathways(id) ON DELETE CASCADE,
     pathway_version  TEXT,
+    start_node_id    TEXT,
     state            TEXT NOT NULL,
     history          TEXT NOT NULL,
     completed        INTEGER NOT NULL DEFAULT 0,

@@ -14,6 +14,8 @@ pub struct NewChat {
     pub pathway_id: String,
     /// The selector as the caller gave it; `None`: production.
     pub pathway_version: Option<String>,
+    /// Where the chat opens; `None`: the pathway's start node.
+    pub start_node_id: Option<String>,
     /// The engine's `PathwayState`, serialized.
     pub state: Value,
     pub now: i64,
@@ -25,6 +27,7 @@ pub struct ChatRow {
     pub org_id: String,
     pub pathway_id: String,
     pub pathway_version: Option<String>,
+    pub start_node_id: Option<String>,
     pub state: Value,
     /// `[{role, content}]`, oldest first.
     pub history: Value,
@@ -39,6 +42,7 @@ fn chat_row(r: &AnyRow) -> Result<ChatRow> {
         org_id: r.try_get("org_id")?,
         pathway_id: r.try_get("pathway_id")?,
         pathway_version: r.try_get("pathway_version")?,
+        start_node_id: r.try_get("start_node_id")?,
         state: decode_json(&r.try_get::<String, _>("state")?, "a chat's state")?,
         history: decode_json(&r.try_get::<String, _>("history")?, "a chat's history")?,
         completed: r.try_get::<i64, _>("completed")? != 0,
@@ -53,13 +57,15 @@ impl Store {
     pub async fn create_pathway_chat(&self, chat: &NewChat) -> Result<()> {
         sqlx::query(
             "INSERT INTO pathway_chats \
-             (id, org_id, pathway_id, pathway_version, state, history, completed, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, '[]', 0, $6, $6)",
+             (id, org_id, pathway_id, pathway_version, start_node_id, state, history, completed, \
+              created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, '[]', 0, $7, $7)",
         )
         .bind(&chat.id)
         .bind(&chat.org_id)
         .bind(&chat.pathway_id)
         .bind(chat.pathway_version.as_deref())
+        .bind(chat.start_node_id.as_deref())
         .bind(chat.state.to_string())
         .bind(chat.now)
         .execute(&self.writer)
@@ -70,7 +76,7 @@ impl Store {
     /// One of the org's chats; `None` when absent or another org's.
     pub async fn pathway_chat(&self, org_id: &str, id: &str) -> Result<Option<ChatRow>> {
         let row = sqlx::query(
-            "SELECT id, org_id, pathway_id, pathway_version, state, history, completed, \
+            "SELECT id, org_id, pathway_id, pathway_version, start_node_id, state, history, completed, \
              created_at, updated_at FROM pathway_chats WHERE org_id = $1 AND id = $2",
         )
         .bind(org_id)

@@ -306,6 +306,7 @@ async fn chats_persist_state_and_history_per_org(s: &Store) {
         org_id: "o1".into(),
         pathway_id: "p1".into(),
         pathway_version: Some("staging".into()),
+        start_node_id: Some("b".into()),
         state: json!({"pathway_id": "p1", "variables": {"name": "Ada"}}),
         now: T0,
     })
@@ -314,6 +315,7 @@ async fn chats_persist_state_and_history_per_org(s: &Store) {
     let c = s.pathway_chat("o1", "c1").await.unwrap().unwrap();
     assert_eq!(c.history, json!([]));
     assert_eq!(c.pathway_version.as_deref(), Some("staging"));
+    assert_eq!(c.start_node_id.as_deref(), Some("b"));
     assert!(!c.completed);
     assert!(s.pathway_chat("o2", "c1").await.unwrap().is_none());
 

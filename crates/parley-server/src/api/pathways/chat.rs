@@ -174,14 +174,14 @@ pub async fn create_chat(
             )));
         }
     }
-    let mut pathway_state = PathwayState::new(&pathway_id, version.clone(), variables.clone());
-    pathway_state.current_node_id = start;
+    let pathway_state = PathwayState::new(&pathway_id, version.clone(), variables.clone());
     let id = uuid::Uuid::new_v4().to_string();
     let chat = NewChat {
         id: id.clone(),
         org_id: org.id.clone(),
         pathway_id,
         pathway_version: version,
+        start_node_id: start,
         state: serde_json::to_value(&pathway_state).expect("state serializes"),
         now: state.clock.now_ms(),
     };
@@ -231,7 +231,9 @@ pub async fn chat_message(
         serde_json::from_value(chat.state.clone()).map_err(|e| corrupt("state", e))?;
     let mut history: Vec<ChatEntry> =
         serde_json::from_value(chat.history.clone()).map_err(|e| corrupt("history", e))?;
-    let started = !history.is_empty();
+    // Not started until the engine has entered a node: a first turn that fell back to the
+    // fallback reply leaves the chat unstarted.
+    let started = pathway_state.current_node_id.is_some();
     if started && message.is_none() {
         return Err(ApiError::invalid("message is required"));
     }
@@ -259,23 +261,27 @@ pub async fn chat_message(
         });
     }
     let turns = &state.turns;
-    // A chosen start node has not been said yet: the agent opens there, with the user's
-    // first message as context. Otherwise the engine enters the start node itself.
-    let report = match (&message, started || pathway_state.current_node_id.is_none()) {
-        (Some(m), true) => {
+    let report = match &message {
+        // Mid-chat; or a first message with no chosen start node: the engine enters the
+        // start node and says it (the user has not seen it yet).
+        Some(m) if started || chat.start_node_id.is_none() => {
             turns
                 .run_turn(&pathway, pathway_state, m, ctx.clone())
                 .await
         }
-        (Some(m), false) => {
+        // The first turn: the agent opens (at the chosen start node, if any, of the chat's
+        // own pathway), with the user's first message as context.
+        first => {
+            if pathway_state.pathway_id.as_deref() == Some(chat.pathway_id.as_str()) {
+                pathway_state.current_node_id = chat.start_node_id.clone();
+            }
             let mut opening = ctx.clone();
-            opening.history.push(HistoryEntry {
+            opening.history.extend(first.iter().map(|m| HistoryEntry {
                 role: Role::User,
                 text: m.clone(),
-            });
+            }));
             turns.run_opener(&pathway, pathway_state, opening).await
         }
-        (None, _) => turns.run_opener(&pathway, pathway_state, ctx.clone()).await,
     }
     .map_err(|e| turn_error(&chat_id, e))?;
     let mut outcome = report.outcome;
