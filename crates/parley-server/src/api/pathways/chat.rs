@@ -298,7 +298,7 @@ pub async fn chat_message(
             outcome.state.pathway_version.as_deref(),
         );
         let Ok(next) = target.await else {
-            tracing::warn!(chat.id = %chat_id, pathway.id = %pathway_id, "transfer target pathway not found; the chat stays where it is");
+            tracing::warn!(chat.id = %chat_id, pathway.id = %pathway_id, "transfer target pathway not found (or its version); the next message answers PATHWAY_NOT_FOUND");
             break;
         };
         pathway = next;
