@@ -374,6 +374,32 @@ async fn bad_input_is_a_4xx_naming_the_field(b: Backend) {
         401,
         "AUTH_FAILURE",
     );
+    // Any JSON array is read without a 500: shape problems are validation issues.
+    let got = app
+        .post(
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            &json!({"nodes": [1, "x", null, {"id": 5}], "edges": [{}, []]}),
+        )
+        .await;
+    assert_error(&got, 400, "INVALID_PATHWAY");
+    // Ids with NUL in the path name nothing, on PostgreSQL too.
+    for (path, code) in [
+        ("/v1/pathway/a%00b".to_owned(), "PATHWAY_NOT_FOUND"),
+        (format!("/v1/pathway/a%00b/versions"), "PATHWAY_NOT_FOUND"),
+        (
+            format!("/v1/pathway/{id}/version/v%001"),
+            "PATHWAY_VERSION_NOT_FOUND",
+        ),
+    ] {
+        assert_error(&app.get(&path, &app.key).await, 404, code);
+    }
+    assert_error(
+        &app.post("/v1/pathway/chat/%00", &app.key, &json!({"message": "hi"}))
+            .await,
+        404,
+        "CHAT_NOT_FOUND",
+    );
 }
 
 /// A prompt node and label-chosen edges: everything a model-less server cannot run.

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::checks::{
-    invalid_pathway_message, model_missing_at, pathway_not_found, version_not_found,
+    invalid_pathway_message, known, model_missing_at, pathway_not_found, version_not_found,
 };
 use crate::{
     api::{
@@ -214,6 +214,7 @@ pub async fn chat_message(
     Path(chat_id): Path<String>,
     body: BlandJson<ChatMessageIn>,
 ) -> Result<Json<ChatReplyOut>, ApiError> {
+    known(&chat_id, chat_not_found)?;
     let chat = state
         .store
         .pathway_chat(&org.id, &chat_id)

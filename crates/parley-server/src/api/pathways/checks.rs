@@ -127,3 +127,12 @@ pub(super) fn graph_field(field: &str, v: Option<Value>) -> Result<Option<Value>
 pub(super) fn invalid_pathway_message(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "INVALID_PATHWAY", message)
 }
+
+/// A path id holding NUL names nothing (and PostgreSQL could not even compare it): it is
+/// answered as not found before it reaches the store.
+pub(super) fn known(id: &str, not_found: impl FnOnce(&str) -> ApiError) -> Result<(), ApiError> {
+    if id.contains('\0') {
+        return Err(not_found(id));
+    }
+    Ok(())
+}

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use self::checks::{check_graph, graph_field, pathway_not_found, required_text};
+use self::checks::{check_graph, graph_field, known, pathway_not_found, required_text};
 use crate::{
     api::{auth::Org, error::ApiError, error::ErrorBody, extract::BlandJson},
     app::AppState,
@@ -168,6 +168,7 @@ pub async fn get_pathway(
     org: Org,
     Path(pathway_id): Path<String>,
 ) -> Result<Json<PathwayOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
     let p = state
         .store
         .pathway(&org.id, &pathway_id)
@@ -194,6 +195,7 @@ pub async fn update_pathway(
     Path(pathway_id): Path<String>,
     body: BlandJson<UpdatePathwayIn>,
 ) -> Result<Json<UpdatePathwayOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
     let b = body.value;
     let name = b.name.map(|n| required_text("name", Some(n))).transpose()?;
     let nodes = graph_field("nodes", b.nodes)?;
@@ -251,6 +253,7 @@ pub async fn delete_pathway(
     org: Org,
     Path(pathway_id): Path<String>,
 ) -> Result<Json<DeletePathwayOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
     if !state.store.delete_pathway(&org.id, &pathway_id).await? {
         return Err(pathway_not_found(&pathway_id));
     }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::checks::{check_graph, pathway_not_found, required_text, version_not_found};
+use super::checks::{check_graph, known, pathway_not_found, required_text, version_not_found};
 use crate::{
     api::{
         auth::Org,
@@ -141,6 +141,7 @@ pub async fn list_versions(
     org: Org,
     Path(pathway_id): Path<String>,
 ) -> Result<Json<Vec<VersionSummary>>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
     let versions = state
         .store
         .pathway_versions(&org.id, &pathway_id)
@@ -167,6 +168,8 @@ pub async fn get_version(
     org: Org,
     Path((pathway_id, version_id)): Path<(String, String)>,
 ) -> Result<Json<VersionOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
+    known(&version_id, |v| version_not_found(&pathway_id, v))?;
     let found = match state
         .store
         .resolve_pathway_ref(&org.id, &pathway_id, &VersionRef::parse(&version_id))
@@ -207,6 +210,7 @@ pub async fn create_version(
     Path(pathway_id): Path<String>,
     body: BlandJson<VersionIn>,
 ) -> Result<Json<CreateVersionOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
     let (name, graph) = version_body(&state, body.value)?;
     let id = uuid::Uuid::new_v4().to_string();
     let now = state.clock.now_ms();
@@ -248,6 +252,8 @@ pub async fn update_version(
     Path((pathway_id, version_id)): Path<(String, String)>,
     body: BlandJson<VersionIn>,
 ) -> Result<Json<StatusOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
+    known(&version_id, |v| version_not_found(&pathway_id, v))?;
     let Some(VersionSelector::Number(number)) = VersionSelector::parse(&version_id) else {
         return Err(ApiError::invalid(format!(
             "version_number must be a positive version number, not {version_id:?}"
@@ -296,6 +302,8 @@ pub async fn delete_version(
     org: Org,
     Path((pathway_id, version_id)): Path<(String, String)>,
 ) -> Result<Json<StatusOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
+    known(&version_id, |v| version_not_found(&pathway_id, v))?;
     let outcome = state
         .store
         .delete_pathway_version(&org.id, &pathway_id, &VersionRef::parse(&version_id))
@@ -336,6 +344,7 @@ pub async fn publish(
     Path(pathway_id): Path<String>,
     body: BlandJson<PublishIn>,
 ) -> Result<Json<PublishOut>, ApiError> {
+    known(&pathway_id, pathway_not_found)?;
     let b = body.value;
     let raw = b
         .version_id
