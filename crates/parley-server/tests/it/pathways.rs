@@ -386,7 +386,7 @@ async fn bad_input_is_a_4xx_naming_the_field(b: Backend) {
     // Ids with NUL in the path name nothing, on PostgreSQL too.
     for (path, code) in [
         ("/v1/pathway/a%00b".to_owned(), "PATHWAY_NOT_FOUND"),
-        (format!("/v1/pathway/a%00b/versions"), "PATHWAY_NOT_FOUND"),
+        ("/v1/pathway/a%00b/versions".to_owned(), "PATHWAY_NOT_FOUND"),
         (
             format!("/v1/pathway/{id}/version/v%001"),
             "PATHWAY_VERSION_NOT_FOUND",
