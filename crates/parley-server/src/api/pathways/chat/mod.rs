@@ -6,6 +6,8 @@
 //! version again (the selector given at creation, `production` by default), so edits to the
 //! draft or a new publish show up in the next message.
 
+mod dto;
+
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -15,9 +17,7 @@ use parley_domain::pathways::{
     EngineError, HistoryEntry, Outcome, Pathway, PathwayState, Role, Signal, TurnContext,
 };
 use parley_store::{NewChat, Resolution, VersionSelector};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
 use super::checks::{
     invalid_pathway_message, known, model_missing_at, pathway_not_found, version_not_found,
@@ -33,74 +33,12 @@ use crate::{
     turns::{TurnError, TurnReport},
 };
 
+pub use dto::{
+    ChatEntry, ChatMessageIn, ChatReply, ChatReplyOut, CreateChatIn, CreateChatOut, CreatedChat,
+};
+
 /// Pathway transfers followed within one message.
 const MAX_TRANSFERS: usize = 3;
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateChatIn {
-    /// Required.
-    pub pathway_id: Option<String>,
-    /// Start here instead of at the node marked `isStart`.
-    pub start_node_id: Option<String>,
-    /// Initial variables (`{{name}}` in the pathway): a JSON object.
-    #[schema(value_type = Option<Object>)]
-    pub request_data: Option<Value>,
-    /// A version number, or `production` (default), `staging`, `draft`, `latest`.
-    #[schema(value_type = Option<String>)]
-    pub pathway_version: Option<NumOrString>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedChat {
-    pub chat_id: String,
-    /// `"Chat instance created successfully"`.
-    pub message: String,
-    #[schema(value_type = Object)]
-    pub variables: Value,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreateChatOut {
-    pub data: CreatedChat,
-    #[schema(value_type = Option<Object>)]
-    pub errors: Option<()>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ChatMessageIn {
-    /// The user's message. May be left out for the first message: the agent opens.
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ChatEntry {
-    /// `user` or `assistant`.
-    pub role: String,
-    pub content: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChatReply {
-    pub chat_id: String,
-    /// The agent's messages for this turn, in order.
-    pub assistant_responses: Vec<String>,
-    pub current_node_id: Option<String>,
-    pub current_node_name: Option<String>,
-    pub chat_history: Vec<ChatEntry>,
-    pub pathway_id: Option<String>,
-    pub pathway_version: Option<String>,
-    #[schema(value_type = Object)]
-    pub variables: Value,
-    /// An End Call node was reached; the chat takes no more messages.
-    pub completed: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChatReplyOut {
-    pub data: ChatReply,
-    #[schema(value_type = Option<Object>)]
-    pub errors: Option<()>,
-}
 
 fn chat_not_found(id: &str) -> ApiError {
     ApiError::new(
@@ -223,7 +161,7 @@ pub async fn chat_message(
     if chat.completed {
         return Err(completed(&chat_id));
     }
-    let mut message = body.value.message.filter(|m| !m.trim().is_empty());
+    let message = body.value.message.filter(|m| !m.trim().is_empty());
     let corrupt = |what: &str, e: serde_json::Error| {
         tracing::error!(chat.id = %chat_id, error = %e, "stored chat {what} is unreadable");
         ApiError::internal()
@@ -242,14 +180,14 @@ pub async fn chat_message(
         .pathway_id
         .clone()
         .unwrap_or_else(|| chat.pathway_id.clone());
-    let mut pathway = load(
+    let pathway = load(
         &state,
         &org,
         &pathway_id,
         pathway_state.pathway_version.as_deref(),
     )
     .await?;
-    let mut ctx = TurnContext {
+    let ctx = TurnContext {
         conversation_id: chat_id.clone(),
         now_ms: state.clock.now_ms(),
         history: history.iter().map(entry_to_history).collect(),
@@ -285,43 +223,16 @@ pub async fn chat_message(
         }
     }
     .map_err(|e| turn_error(&chat_id, e))?;
-    let mut outcome = report.outcome;
-    let mut responses = said(&outcome);
-    // Transfer Pathway nodes: the new pathway opens in the same message.
-    for _ in 0..MAX_TRANSFERS {
-        let Signal::TransferPathway { pathway_id, .. } = &outcome.signal else {
-            break;
-        };
-        let target = load(
-            &state,
-            &org,
-            pathway_id,
-            outcome.state.pathway_version.as_deref(),
-        );
-        let Ok(next) = target.await else {
-            tracing::warn!(chat.id = %chat_id, pathway.id = %pathway_id, "transfer target pathway not found (or its version); the next message answers PATHWAY_NOT_FOUND");
-            break;
-        };
-        pathway = next;
-        // The opener of the new pathway sees the whole conversation, this turn included.
-        if let Some(m) = message.take() {
-            ctx.history.push(HistoryEntry {
-                role: Role::User,
-                text: m,
-            });
-        }
-        ctx.history
-            .extend(said(&outcome).into_iter().map(|text| HistoryEntry {
-                role: Role::Agent,
-                text,
-            }));
-        let more: TurnReport = turns
-            .run_opener(&pathway, outcome.state.clone(), ctx.clone())
-            .await
-            .map_err(|e| turn_error(&chat_id, e))?;
-        outcome = more.outcome;
-        responses.extend(said(&outcome));
-    }
+    let (pathway, outcome, responses) = follow_transfers(
+        &state,
+        &org,
+        &chat_id,
+        pathway,
+        report.outcome,
+        ctx,
+        message,
+    )
+    .await?;
     history.extend(responses.iter().map(|t| ChatEntry {
         role: "assistant".into(),
         content: t.clone(),
@@ -358,6 +269,50 @@ pub async fn chat_message(
         },
         errors: None,
     }))
+}
+
+/// Follows `Transfer Pathway` signals: the new pathway opens in the same message, seeing the
+/// whole conversation. Returns the pathway that ran last, its outcome, and everything said.
+async fn follow_transfers(
+    state: &AppState,
+    org: &Org,
+    chat_id: &str,
+    mut pathway: Pathway,
+    mut outcome: Outcome,
+    mut ctx: TurnContext,
+    mut user_text: Option<String>,
+) -> Result<(Pathway, Outcome, Vec<String>), ApiError> {
+    let mut responses = said(&outcome);
+    for _ in 0..MAX_TRANSFERS {
+        let Signal::TransferPathway { pathway_id, .. } = &outcome.signal else {
+            break;
+        };
+        let version = outcome.state.pathway_version.as_deref();
+        let Ok(next) = load(state, org, pathway_id, version).await else {
+            tracing::warn!(chat.id = %chat_id, pathway.id = %pathway_id, "transfer target pathway not found (or its version); the next message answers PATHWAY_NOT_FOUND");
+            break;
+        };
+        pathway = next;
+        if let Some(text) = user_text.take() {
+            ctx.history.push(HistoryEntry {
+                role: Role::User,
+                text,
+            });
+        }
+        ctx.history
+            .extend(said(&outcome).into_iter().map(|text| HistoryEntry {
+                role: Role::Agent,
+                text,
+            }));
+        let more: TurnReport = state
+            .turns
+            .run_opener(&pathway, outcome.state.clone(), ctx.clone())
+            .await
+            .map_err(|e| turn_error(chat_id, e))?;
+        outcome = more.outcome;
+        responses.extend(said(&outcome));
+    }
+    Ok((pathway, outcome, responses))
 }
 
 /// The messages for the user (an `SMS` node's text to another number is not part of the
