@@ -37,6 +37,7 @@ mod opt_out;
 mod pacing;
 mod pathways;
 mod pathways_chat;
+mod pathways_input;
 mod pathways_versions;
 mod pathways_webhooks;
 mod sandbox;
