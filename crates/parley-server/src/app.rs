@@ -12,6 +12,7 @@ use crate::{
     carriers::{sandbox::SandboxCarrier, twilio::TwilioCarrier, Carriers},
     config::Config,
     language_models::{self, LanguageModel},
+    turns::TurnDriver,
     webhooks::Poster,
     workers::{batches::BatchRunner, dispatch::Dispatcher, jobs::JobRunner},
     workers::{timers::TimerWorker, webhooks::WebhookWorker},
@@ -36,6 +37,9 @@ pub struct AppState {
     /// The configured LLM (`[language_model]`), `None` without a `base_url`: turns that need
     /// one then send `language_model.fallback_reply`.
     pub language_model: Option<Arc<dyn LanguageModel>>,
+    /// Runs pathway turns (chat harness, SMS replies) with `language_model` and the guarded
+    /// webhook-node client.
+    pub turns: Arc<TurnDriver>,
 }
 
 pub struct App {
@@ -120,6 +124,11 @@ impl App {
                 None
             }
         };
+        // Like the webhook client: only a broken TLS setup makes this fail.
+        let turns = Arc::new(
+            TurnDriver::new(&config, language_model.clone())
+                .expect("the turn driver's HTTP client builds"),
+        );
         let jobs = Arc::new(JobRunner {
             store: store.clone(),
             clock: clock.clone(),
@@ -141,6 +150,7 @@ impl App {
             batch_wake: Arc::new(Notify::new()),
             webhooks: poster,
             language_model,
+            turns,
         };
         Self {
             state,

@@ -132,8 +132,9 @@ pub struct WebhooksConfig {
     /// Retry schedule: exponential from `base_ms`, capped at `max_ms`, ±jitter;
     /// `max_attempts` in all.
     pub retry: parley_domain::retry::RetryPolicy,
-    /// Networks (CIDR) that webhook URLs may reach although they are private, loopback or
-    /// link-local, e.g. `["127.0.0.0/8"]`. Empty: such addresses are refused.
+    /// Networks (CIDR) that webhook URLs (customer webhooks and pathway `Webhook` nodes) may
+    /// reach although they are private, loopback or link-local, e.g. `["127.0.0.0/8"]`.
+    /// Empty: such addresses are refused.
     pub allowed_networks: Vec<String>,
     /// Webhooks posted at once by this node.
     pub concurrency: usize,

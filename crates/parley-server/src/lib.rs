@@ -11,6 +11,7 @@ mod cli_numbers;
 pub mod config;
 pub mod hooks;
 pub mod language_models;
+pub mod turns;
 pub mod webhooks;
 pub mod workers;
 

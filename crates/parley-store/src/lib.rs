@@ -23,6 +23,7 @@ mod number_configs;
 mod opt_out;
 mod orgs;
 mod pacing;
+mod pathways;
 mod personas;
 mod placeholders;
 mod sandbox;
@@ -58,6 +59,11 @@ pub use number_configs::{ConfigUpdate, NumberOverview};
 pub use opt_out::InboundKeyword;
 pub use orgs::{NumberRow, OrgRow};
 pub use pacing::SenderBacklog;
+pub use pathways::{
+    graph_of, graph_part, ChatRow, Environment, NewChat, PathwayRow, PathwayUpdate,
+    PathwayVersionRow, PublishOutcome, Resolution, ResolvedGraph, VersionDelete, VersionRef,
+    VersionSelector,
+};
 pub use personas::{
     AttachOutcome, DeleteOutcome, InboundLink, NewPersona, PersonaDetail, PersonaPatch, PersonaRow,
     PersonaVersionRow, ReplyLookup, ReplyRequest, SettingsOutcome,

@@ -81,6 +81,8 @@ mod conversations;
 mod list_plans;
 #[path = "store/number_configs.rs"]
 mod number_configs;
+#[path = "store/pathways.rs"]
+mod pathways;
 #[path = "store/personas.rs"]
 mod personas;
 #[path = "store/suppressions.rs"]

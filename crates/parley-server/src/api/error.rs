@@ -18,7 +18,8 @@ pub struct ApiError {
     pub message: String,
     /// Sent as `Retry-After` (seconds) when set.
     pub retry_after_secs: Option<u64>,
-    /// Bland's optional `details` object next to `error` and `message` (persona errors).
+    /// Bland's optional `details` object next to `error` and `message`: machine-readable
+    /// context such as every pathway validation issue, or the numbers using a persona.
     pub details: Option<serde_json::Value>,
 }
 
@@ -209,8 +210,8 @@ pub struct ErrorItem {
     pub error: String,
     /// Human-readable detail naming the field at fault.
     pub message: String,
-    /// Machine-readable context some errors carry (e.g. `PERSONA_IN_USE` lists
-    /// `phone_numbers_using`).
+    /// Machine-readable context, for the codes documented to carry it (`INVALID_PATHWAY`,
+    /// `MODEL_REQUIRED`, `PERSONA_IN_USE`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,

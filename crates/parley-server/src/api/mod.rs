@@ -13,6 +13,7 @@ pub mod files;
 pub mod health;
 pub mod inbound;
 pub mod numbers;
+pub mod pathways;
 pub mod personas;
 pub mod sandbox;
 pub mod send;
@@ -46,6 +47,7 @@ use error::ApiError;
         (name = "numbers", description = "Numbers and their per-channel messaging config"),
         (name = "conversations", description = "Conversations and their messages"),
         (name = "personas", description = "Personas: reusable agent configurations with production and draft versions"),
+        (name = "pathways", description = "Pathways, their versions and publishing, and the text chat harness"),
         (name = "webhooks", description = "Customer webhooks: delivery log, resend, signing secrets"),
         (name = "sandbox", description = "Parley extension: the simulated carrier"),
         (name = "carriers", description = "Callbacks from carriers (signed by the carrier, not by API key)"),
@@ -115,6 +117,23 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(personas::inbound::attach))
         .routes(routes!(personas::inbound::detach))
         .routes(routes!(personas::inbound::update_settings))
+        .routes(routes!(pathways::create_pathway))
+        .routes(routes!(pathways::list_pathways))
+        .routes(routes!(
+            pathways::get_pathway,
+            pathways::update_pathway,
+            pathways::delete_pathway
+        ))
+        .routes(routes!(pathways::versions::list_versions))
+        .routes(routes!(pathways::versions::create_version))
+        .routes(routes!(
+            pathways::versions::get_version,
+            pathways::versions::update_version,
+            pathways::versions::delete_version
+        ))
+        .routes(routes!(pathways::versions::publish))
+        .routes(routes!(pathways::chat::create_chat))
+        .routes(routes!(pathways::chat::chat_message))
         .routes(routes!(webhooks::webhook_log))
         .routes(routes!(webhooks::resend))
         .routes(routes!(webhooks::create_secret, webhooks::list_secrets))

@@ -1,0 +1,14 @@
+//! Agent turns: running a pathway's pure engine (`parley_domain::pathways::Turn`) against
+//! the real world, i.e. the language model and customers' webhook URLs.
+//!
+//! - [`driver`]: [`TurnDriver::run_turn`] and [`TurnDriver::run_opener`], used by the chat
+//!   harness and by SMS conversations.
+//! - `node_webhooks`: the SSRF-guarded HTTP client for `Webhook` nodes.
+//!
+//! Config read: `language_model.turn_budget_ms`, `language_model.fallback_reply`,
+//! `webhooks.allowed_networks`, `webhooks.timeout_ms` (connect limit for webhook nodes).
+
+pub mod driver;
+mod node_webhooks;
+
+pub use driver::{ModelCall, TurnDriver, TurnError, TurnReport, WebhookCall};
