@@ -15,7 +15,7 @@ use crate::{
     turns::TurnDriver,
     webhooks::Poster,
     workers::{batches::BatchRunner, dispatch::Dispatcher, jobs::JobRunner},
-    workers::{timers::TimerWorker, webhooks::WebhookWorker},
+    workers::{timers::TimerWorker, turns::TurnWorker, webhooks::WebhookWorker},
 };
 
 /// What every handler gets. Cheap to clone.
@@ -40,6 +40,8 @@ pub struct AppState {
     /// Runs pathway turns (chat harness, SMS replies) with `language_model` and the guarded
     /// webhook-node client.
     pub turns: Arc<TurnDriver>,
+    /// Pinged when an inbound message asks for an agent turn.
+    pub turn_wake: Arc<Notify>,
 }
 
 pub struct App {
@@ -49,6 +51,7 @@ pub struct App {
     pub batches: Arc<BatchRunner>,
     pub webhooks: Arc<WebhookWorker>,
     pub timers: Arc<TimerWorker>,
+    pub turn_worker: Arc<TurnWorker>,
 }
 
 /// What first start created, to print once.
@@ -132,7 +135,7 @@ impl App {
         let jobs = Arc::new(JobRunner {
             store: store.clone(),
             clock: clock.clone(),
-            owner,
+            owner: owner.clone(),
             idempotency_retention_ms: config.idempotency.retention_hours * 3_600_000,
         });
         let timers = Arc::new(TimerWorker {
@@ -151,7 +154,12 @@ impl App {
             webhooks: poster,
             language_model,
             turns,
+            turn_wake: Arc::new(Notify::new()),
         };
+        let turn_worker = Arc::new(TurnWorker {
+            state: state.clone(),
+            owner,
+        });
         Self {
             state,
             dispatcher,
@@ -159,6 +167,7 @@ impl App {
             batches,
             webhooks,
             timers,
+            turn_worker,
         }
     }
 
@@ -216,6 +225,7 @@ impl App {
             workers.push(tokio::spawn(self.jobs.clone().run(shutdown.clone())));
             workers.push(tokio::spawn(self.webhooks.clone().run(shutdown.clone())));
             workers.push(tokio::spawn(self.timers.clone().run(shutdown.clone())));
+            workers.push(tokio::spawn(self.turn_worker.clone().run(shutdown.clone())));
         }
         if self.state.config.batches.enabled {
             workers.push(tokio::spawn(

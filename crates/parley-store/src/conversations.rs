@@ -212,7 +212,8 @@ impl Store {
 
     /// [`Store::record_inbound`] for carriers that report attachments (`media`: JSON list).
     /// A carrier message id (`provider_sid`) is stored once: a second delivery of the same
-    /// id is refused with `StoreError::Conflict` and writes nothing.
+    /// id is refused with `StoreError::Conflict` and writes nothing. The message asks for
+    /// an agent turn in the same transaction (`turns`), so its reply cannot be lost.
     pub async fn record_inbound_with_media(
         &self,
         m: &InboundMessage,
@@ -220,6 +221,7 @@ impl Store {
     ) -> Result<(String, i64)> {
         let mut tx = self.writer.begin().await?;
         let stored = record_inbound_in(&mut tx, m, media).await?;
+        crate::turns::request_in(&mut tx, &stored.0, &m.org_id, m.now).await?;
         tx.commit().await?;
         Ok(stored)
     }

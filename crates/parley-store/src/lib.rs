@@ -29,6 +29,7 @@ mod placeholders;
 mod sandbox;
 mod suppressions;
 mod timers;
+mod turns;
 mod webhooks;
 
 use std::{str::FromStr, time::Duration};
@@ -71,6 +72,7 @@ pub use personas::{
 pub use sandbox::{SandboxAccept, SandboxMessage};
 pub use suppressions::SuppressionReason;
 pub use timers::{DueTimer, TimerFired};
+pub use turns::{TurnClaim, TurnFinish, TurnWrite};
 pub use webhooks::{
     AttemptOutcome, AttemptRecord, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookLog,
     WebhookSecret,

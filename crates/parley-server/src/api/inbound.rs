@@ -37,6 +37,10 @@ pub async fn store_inbound(
             metrics::counter!("parley_opt_keywords_total", "kind" => kind).increment(1);
             store.record_inbound_keyword(m, media, k).await
         }
-        None => store.record_inbound_with_media(m, media).await,
+        None => {
+            let stored = store.record_inbound_with_media(m, media).await?;
+            state.turn_wake.notify_one();
+            Ok(stored)
+        }
     }
 }

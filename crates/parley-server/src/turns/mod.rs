@@ -4,10 +4,13 @@
 //! - [`driver`]: [`TurnDriver::run_turn`] and [`TurnDriver::run_opener`], used by the chat
 //!   harness and by SMS conversations.
 //! - `node_webhooks`: the SSRF-guarded HTTP client for `Webhook` nodes.
+//! - [`agent`]: the reply on an SMS/WhatsApp conversation (reply source, pathway or
+//!   objective), run by the turn worker (`workers::turns`).
 //!
 //! Config read: `language_model.turn_budget_ms`, `language_model.fallback_reply`,
 //! `webhooks.allowed_networks`, `webhooks.timeout_ms` (connect limit for webhook nodes).
 
+pub mod agent;
 pub mod driver;
 mod node_webhooks;
 

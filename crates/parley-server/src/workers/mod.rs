@@ -5,4 +5,5 @@ pub mod batches;
 pub mod dispatch;
 pub mod jobs;
 pub mod timers;
+pub mod turns;
 pub mod webhooks;

@@ -271,7 +271,8 @@ impl TestApp {
             let jobs = self.app.jobs.run_once().await.unwrap();
             let hooks = self.app.webhooks.run_once().await.unwrap();
             let timers = self.app.timers.run_once().await.unwrap();
-            if chunks == 0 && sent == 0 && jobs == 0 && hooks == 0 && timers == 0 {
+            let turns = self.app.turn_worker.run_once().await.unwrap();
+            if chunks == 0 && sent == 0 && jobs == 0 && hooks == 0 && timers == 0 && turns == 0 {
                 break;
             }
         }

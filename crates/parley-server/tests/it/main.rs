@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod agent_turns;
 mod auth_matrix;
 mod bad_input;
 mod batch_fixture;

@@ -1,0 +1,186 @@
+//! The agent's turn on SMS conversations: a user's text is answered by the conversation's
+//! pathway (no model needed for static nodes) or by the number's objective through the
+//! language model, once per burst, never with an error string.
+
+use serde_json::{json, Value};
+
+use crate::{
+    fake_model::{Answer, FakeModel},
+    helpers::{test_config, Backend, TestApp, AGENT},
+    pathways::reminder,
+};
+
+crate::backend_tests!(
+    a_pathway_conversation_is_answered_from_its_current_node,
+    the_objective_is_answered_by_the_model_with_the_conversation_as_context,
+    a_burst_of_texts_during_a_turn_is_answered_once,
+    a_failing_model_sends_the_fallback_reply,
+    without_a_model_an_objective_number_stores_and_does_not_reply,
+);
+
+const USER: &str = "+15557654321";
+
+async fn text(app: &TestApp, body: &str) -> Value {
+    let (status, res) = app
+        .post(
+            "/v1/sandbox/inbound",
+            &app.key,
+            &json!({"from": USER, "to": AGENT, "message": body}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+    res["data"].clone()
+}
+
+fn bodies(inbox: &[Value]) -> Vec<String> {
+    inbox
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn a_pathway_conversation_is_answered_from_its_current_node(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let pathway = reminder(&app).await;
+    let (status, res) = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": AGENT, "pathway_id": pathway,
+                    "pathway_version": "draft", "request_data": {"name": "Ada", "date": "May 2"},
+                    "agent_message": "Hi Ada, a reminder of your appointment on May 2. Reply C to confirm or R to reschedule."}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+    let conversation = res["data"]["conversation_id"].as_str().unwrap().to_owned();
+    app.drain().await;
+    // The user answers the opener, which was the start node: not C or R, so it asks again
+    // (templated from request_data); then C confirms.
+    text(&app, "what?").await;
+    app.drain().await;
+    text(&app, "C").await;
+    app.drain().await;
+    let got = bodies(&app.inbox(USER).await);
+    assert_eq!(
+        got[1..],
+        [
+            "Hi Ada, a reminder of your appointment on May 2. Reply C to confirm or R to reschedule.",
+            "Thanks Ada, you're confirmed. See you then!",
+        ],
+        "{got:?}"
+    );
+    // The End Call node ended the conversation, and the state is stored on it.
+    let c = app.conversation(&conversation).await;
+    assert_eq!(c["is_active"], false, "{c}");
+    let row = app
+        .store
+        .conversation(&app.org_id, &conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.current_node_id.as_deref(), Some("confirmed"));
+    assert_eq!(row.ended_reason.as_deref(), Some("ended"));
+}
+
+async fn model_app(b: Backend, fake: &FakeModel) -> TestApp {
+    let mut cfg = test_config();
+    cfg.language_model = fake.config();
+    TestApp::spawn_with(b, cfg).await
+}
+
+async fn set_objective(app: &TestApp, objective: &str) {
+    let (status, res) = app
+        .post(
+            "/v1/sms/number/update",
+            &app.key,
+            &json!({"phone_number": AGENT, "objective": objective}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+}
+
+async fn the_objective_is_answered_by_the_model_with_the_conversation_as_context(b: Backend) {
+    let fake = FakeModel::start().await;
+    let app = model_app(b, &fake).await;
+    set_objective(&app, "You book tables at Luigi's.").await;
+    app.send(USER, "Hi! Want to book a table?").await;
+    app.drain().await;
+    fake.push(Answer::reply("Sure, for how many people?"));
+    text(&app, "Yes please, tonight").await;
+    app.drain().await;
+    assert_eq!(
+        bodies(&app.inbox(USER).await),
+        ["Hi! Want to book a table?", "Sure, for how many people?"]
+    );
+    let req = fake.only_request();
+    let messages = req.messages();
+    assert_eq!(messages[0].0, "system");
+    assert!(
+        messages[0].1.contains("You book tables at Luigi's."),
+        "{messages:?}"
+    );
+    let roles: Vec<&str> = messages[1..].iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["assistant", "user"], "{messages:?}");
+    assert_eq!(messages[1].1, "Hi! Want to book a table?");
+    assert_eq!(messages[2].1, "Yes please, tonight");
+}
+
+async fn a_burst_of_texts_during_a_turn_is_answered_once(b: Backend) {
+    let fake = FakeModel::start().await;
+    let app = model_app(b, &fake).await;
+    set_objective(&app, "Answer questions.").await;
+    // Three texts before any turn runs: one turn, all three in its context.
+    for t in ["hello", "are you there?", "I need help"] {
+        text(&app, t).await;
+    }
+    fake.push(Answer::reply("Hi, how can I help?"));
+    app.drain().await;
+    assert_eq!(bodies(&app.inbox(USER).await), ["Hi, how can I help?"]);
+    let req = fake.only_request();
+    let last = req.messages().last().unwrap().1.clone();
+    assert_eq!(last, "hello\nare you there?\nI need help");
+    // The next text is a new turn that sees the earlier exchange.
+    fake.push(Answer::reply("Of course."));
+    text(&app, "thanks").await;
+    app.drain().await;
+    assert_eq!(bodies(&app.inbox(USER).await).len(), 2);
+    let second: Vec<(String, String)> = fake.requests()[1].messages()[1..].to_vec();
+    let expected = [
+        ("user", "hello"),
+        ("user", "are you there?"),
+        ("user", "I need help"),
+        ("assistant", "Hi, how can I help?"),
+        ("user", "thanks"),
+    ]
+    .map(|(r, t)| (r.to_owned(), t.to_owned()));
+    assert_eq!(
+        second, expected,
+        "the earlier texts as they came, then the new one"
+    );
+}
+
+async fn a_failing_model_sends_the_fallback_reply(b: Backend) {
+    let fake = FakeModel::start().await;
+    let app = model_app(b, &fake).await;
+    set_objective(&app, "Answer questions.").await;
+    fake.script(|_| Answer::status(500, "boom"));
+    text(&app, "hello?").await;
+    app.drain().await;
+    let got = bodies(&app.inbox(USER).await);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0], app.app.state.config.language_model.fallback_reply);
+    assert!(!got[0].contains("boom") && !got[0].contains("ERROR"));
+}
+
+async fn without_a_model_an_objective_number_stores_and_does_not_reply(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let stored = text(&app, "hello").await;
+    app.drain().await;
+    assert!(app.inbox(USER).await.is_empty());
+    let c = app
+        .conversation(stored["conversation_id"].as_str().unwrap())
+        .await;
+    assert_eq!(c["messages"].as_array().unwrap().len(), 1, "{c}");
+    // And the turn is done: nothing is left due.
+    assert_eq!(app.app.turn_worker.run_once().await.unwrap(), 0);
+}
