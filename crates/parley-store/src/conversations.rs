@@ -76,6 +76,9 @@ pub struct SendRequest {
     /// The number's own timeout settings, the lowest layer of precedence.
     pub number_timeouts: TimeoutSettings,
     pub outbound: NewOutbound,
+    /// Further messages of the same agent turn (a pathway opener may say several), queued
+    /// after `outbound`, in order, in the same transaction.
+    pub more: Vec<NewOutbound>,
     /// `(key, hash of the request)` when the caller sent an `idempotency-key`.
     pub idempotency: Option<(String, String)>,
     pub now: i64,
@@ -349,6 +352,13 @@ pub(crate) async fn accept_in(
     )
     .await?;
     let accepted = insert_outbound(tx, &pair, &conversation_id, &req.outbound, req.now).await?;
+    for o in &req.more {
+        sqlx::query("UPDATE conversations SET message_count = message_count + 1 WHERE id = $1")
+            .bind(&conversation_id)
+            .execute(&mut **tx)
+            .await?;
+        insert_outbound(tx, &pair, &conversation_id, o, req.now).await?;
+    }
     if let Some((key, _)) = &req.idempotency {
         idempotency::record(tx, &req.org_id, key, &accepted).await?;
     }

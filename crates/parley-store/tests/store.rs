@@ -115,6 +115,7 @@ fn send(org: &str, agent: &str, user: &str, body: &str) -> SendRequest {
             content_variables: None,
             priority: 0,
         },
+        more: Vec::new(),
         idempotency: None,
         now: T0,
     }

@@ -1,8 +1,12 @@
 //! `POST /v1/sms/send`: send a message, creating or resuming the pair's conversation.
 
 use axum::{extract::State, http::HeaderMap, Json};
-use parley_domain::{segments, timeouts::TimeoutSettings, Channel, PhoneNumber};
-use parley_store::{ConversationFields, NewOutbound, SendOutcome, SendRequest, Store};
+use parley_domain::{
+    personas::PersonaVersion, segments, timeouts::TimeoutSettings, Channel, PhoneNumber,
+};
+use parley_store::{
+    ConversationFields, NewOutbound, ReplyRequest, SendOutcome, SendRequest, Store,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -14,7 +18,13 @@ use super::{
     extract::BlandJson,
     send_rules,
 };
-use crate::app::AppState;
+use crate::{
+    app::AppState,
+    turns::{
+        agent,
+        opener::{opener, OpenerFor},
+    },
+};
 
 /// Longest text accepted in one message, in characters (Bland's and Twilio's limit).
 pub const MAX_MESSAGE_CHARS: usize = 1600;
@@ -276,7 +286,38 @@ pub async fn send_sms(
         Some(p) => Some(super::personas::check_persona_ref(&state, &org.id, p).await?),
         None => None,
     };
-    let text = text.ok_or_else(ApiError::no_reply_source)?;
+    let pathway_version = b.pathway_version.map(NumOrString::into_string);
+    let (text, more, current_node_id) = match text {
+        Some(t) => (t, Vec::new(), None),
+        None => {
+            let settings = b
+                .persona_settings
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok());
+            let mut o = opener(
+                &state,
+                &OpenerFor {
+                    org_id: &org.id,
+                    agent_number: agent.as_str(),
+                    user_number: user.as_str(),
+                    channel: channel.as_str(),
+                    request_data: b.request_data.as_ref(),
+                },
+                &ReplyRequest {
+                    persona_id: persona_id.as_deref(),
+                    persona_version: b.persona_version.as_deref().and_then(PersonaVersion::parse),
+                    persona_settings: settings.as_ref(),
+                    pathway_id: b.pathway_id.as_deref(),
+                    pathway_version: pathway_version.as_deref(),
+                    start_node_id: b.start_node_id.as_deref(),
+                },
+            )
+            .await?;
+            let first = o.messages.remove(0);
+            let more: Vec<NewOutbound> = o.messages.iter().map(|m| agent::outbound(m)).collect();
+            (first, more, o.current_node_id)
+        }
+    };
     let count = segments::count(&text);
     let admission = send_rules::admit(
         &state,
@@ -320,10 +361,10 @@ pub async fn send_sms(
                 .persona_settings
                 .map(|p| serde_json::to_value(p).unwrap_or(Value::Null)),
             pathway_id: b.pathway_id,
-            pathway_version: b.pathway_version.map(NumOrString::into_string),
+            pathway_version,
             start_node_id: b.start_node_id,
             prompt: b.prompt,
-            current_node_id: None,
+            current_node_id,
             timeouts,
         },
         number_timeouts: number_config.timeouts(),
@@ -336,6 +377,7 @@ pub async fn send_sms(
             content_variables: b.content_variables.map(Value::Object),
             priority: 0,
         },
+        more,
         idempotency: idempotency_key.map(|k| (k, request_hash("POST /v1/sms/send", &body.raw))),
         now: state.clock.now_ms(),
     };

@@ -13,5 +13,6 @@
 pub mod agent;
 pub mod driver;
 mod node_webhooks;
+pub mod opener;
 
 pub use driver::{ModelCall, TurnDriver, TurnError, TurnReport, WebhookCall};

@@ -16,6 +16,8 @@ crate::backend_tests!(
     a_burst_of_texts_during_a_turn_is_answered_once,
     a_failing_model_sends_the_fallback_reply,
     without_a_model_an_objective_number_stores_and_does_not_reply,
+    a_send_without_agent_message_opens_with_the_pathway_s_start_node,
+    a_send_without_agent_message_opens_with_the_objective,
 );
 
 const USER: &str = "+15557654321";
@@ -183,4 +185,77 @@ async fn without_a_model_an_objective_number_stores_and_does_not_reply(b: Backen
     assert_eq!(c["messages"].as_array().unwrap().len(), 1, "{c}");
     // And the turn is done: nothing is left due.
     assert_eq!(app.app.turn_worker.run_once().await.unwrap(), 0);
+}
+
+async fn a_send_without_agent_message_opens_with_the_pathway_s_start_node(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let pathway = reminder(&app).await;
+    let (status, res) = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": AGENT, "pathway_id": pathway,
+                    "pathway_version": "draft", "request_data": {"name": "Bo", "date": "June 1"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+    app.drain().await;
+    let conversation = res["data"]["conversation_id"].as_str().unwrap();
+    let row = app
+        .store
+        .conversation(&app.org_id, conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.current_node_id.as_deref(), Some("remind"));
+    text(&app, "R").await;
+    app.drain().await;
+    assert_eq!(
+        bodies(&app.inbox(USER).await),
+        [
+            "Hi Bo, a reminder of your appointment on June 1. Reply C to confirm or R to reschedule.",
+            "No problem, we'll call you to find another time.",
+        ]
+    );
+}
+
+async fn a_send_without_agent_message_opens_with_the_objective(b: Backend) {
+    let fake = FakeModel::start().await;
+    let app = model_app(b, &fake).await;
+    set_objective(&app, "Remind people of their dentist appointment.").await;
+    fake.push(Answer::reply(
+        "Hi Cy, this is Bright Dental: see you Friday at 9?",
+    ));
+    let (status, res) = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": AGENT, "request_data": {"name": "Cy"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+    app.drain().await;
+    assert_eq!(
+        bodies(&app.inbox(USER).await),
+        ["Hi Cy, this is Bright Dental: see you Friday at 9?"]
+    );
+    let system = fake.only_request().messages()[0].1.clone();
+    assert!(
+        system.contains("Remind people of their dentist appointment."),
+        "{system}"
+    );
+    assert!(
+        system.contains("\"name\":\"Cy\""),
+        "request_data is context: {system}"
+    );
+    // The model failing sends nothing and says so.
+    fake.script(|_| Answer::status(503, "down"));
+    let got = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": "+15550001111", "agent_number": AGENT}),
+        )
+        .await;
+    crate::helpers::assert_error(&got, 503, "MODEL_UNAVAILABLE");
 }

@@ -62,6 +62,7 @@ async fn batch_row(app: &TestApp, agent: &str, user: &str) -> i64 {
             content_variables: None,
             priority: PRIORITY_BATCH,
         },
+        more: Vec::new(),
         idempotency: None,
         now: app.clock.now_ms(),
     };

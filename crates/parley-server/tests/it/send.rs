@@ -10,7 +10,7 @@ crate::backend_tests!(
     bad_input_is_refused_with_the_field_named,
     message_length_is_counted_in_characters,
     warning_must_come_before_timeout,
-    without_agent_message_there_is_no_reply_source,
+    without_agent_message_an_unrunnable_reply_source_is_refused,
     authentication_is_required,
 );
 
@@ -415,13 +415,25 @@ async fn warning_must_come_before_timeout(b: Backend) {
     );
 }
 
-async fn without_agent_message_there_is_no_reply_source(b: Backend) {
+/// Without `agent_message` the reply source speaks first (`agent_turns.rs`); one that
+/// cannot is refused, and nothing is queued.
+async fn without_agent_message_an_unrunnable_reply_source_is_refused(b: Backend) {
     let app = TestApp::spawn(b).await;
     let got = app
         .post("/v1/sms/send", &app.key, &json!({"user_number": USER, "agent_number": AGENT, "pathway_id": "p1", "new_conversation": true}))
         .await;
-    let msg = assert_error(&got, 400, "NO_REPLY_SOURCE");
-    assert!(msg.contains("agent_message"));
+    assert_error(&got, 404, "PATHWAY_NOT_FOUND");
+    // The number's objective needs a model, and the test server has none.
+    let got = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": AGENT}),
+        )
+        .await;
+    let msg = assert_error(&got, 400, "MODEL_REQUIRED");
+    assert!(msg.contains("agent_message"), "{msg}");
+    assert_eq!(app.store.queue_depth(i64::MAX).await.unwrap().queued, 0);
 }
 
 async fn authentication_is_required(b: Backend) {

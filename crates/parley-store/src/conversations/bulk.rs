@@ -7,7 +7,7 @@
 //! for the conversations that only gain a message, one multi-row INSERT of the messages.
 //! Sends that create a conversation or change its settings still write it one by one.
 //!
-//! A run holds only *plain* sends (no idempotency key, no `new_conversation`) on distinct
+//! A run holds only *plain* sends (no idempotency key, no `new_conversation`, one message) on distinct
 //! pairs, so no send in a run can observe another's writes; the batcher splits its queue
 //! into runs and single sends in arrival order, and each run's writes land before the next
 //! item starts, so the outcome is exactly that of `accept_in` applied in order.
@@ -33,7 +33,7 @@ pub(crate) const MAX_RUN: usize = 256;
 impl SendRequest {
     /// Whether this send may share a multi-row run (see the module docs).
     pub(crate) fn is_plain(&self) -> bool {
-        self.idempotency.is_none() && !self.new_conversation
+        self.idempotency.is_none() && !self.new_conversation && self.more.is_empty()
     }
 
     fn pair_key(&self) -> (&str, &str, &str, &str) {

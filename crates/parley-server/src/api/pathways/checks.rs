@@ -46,7 +46,7 @@ pub(super) fn invalid_pathway(issues: &[Issue]) -> ApiError {
 
 /// `MODEL_REQUIRED`: names each node/edge that needs a model; `details.needs` lists them
 /// as `{reason, node_id, edge_id?}`.
-pub(super) fn model_required(needs: &[ModelNeed]) -> ApiError {
+pub(crate) fn model_required(needs: &[ModelNeed]) -> ApiError {
     let listed: Vec<String> = needs
         .iter()
         .map(|n| {
@@ -76,7 +76,7 @@ pub(super) fn model_required(needs: &[ModelNeed]) -> ApiError {
 }
 
 /// A node of this running pathway needs the model the server no longer has.
-pub(super) fn model_missing_at(node_id: &str, task: &str) -> ApiError {
+pub(crate) fn model_missing_at(node_id: &str, task: &str) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "MODEL_REQUIRED",
@@ -89,7 +89,7 @@ pub(super) fn model_missing_at(node_id: &str, task: &str) -> ApiError {
 }
 
 /// Another org's pathway reads exactly like one that does not exist.
-pub(super) fn pathway_not_found(id: &str) -> ApiError {
+pub(crate) fn pathway_not_found(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "PATHWAY_NOT_FOUND",
@@ -97,7 +97,7 @@ pub(super) fn pathway_not_found(id: &str) -> ApiError {
     )
 }
 
-pub(super) fn version_not_found(pathway_id: &str, version: &str) -> ApiError {
+pub(crate) fn version_not_found(pathway_id: &str, version: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "PATHWAY_VERSION_NOT_FOUND",

@@ -7,7 +7,7 @@
 //! what would need one (`MODEL_REQUIRED`). See `docs/API.md` ("Pathways").
 
 pub mod chat;
-mod checks;
+pub(crate) mod checks;
 pub mod versions;
 
 use axum::{

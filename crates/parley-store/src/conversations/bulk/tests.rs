@@ -21,6 +21,7 @@ fn send(user: &str) -> SendRequest {
             content_variables: None,
             priority: 0,
         },
+        more: Vec::new(),
         idempotency: None,
         now: 0,
     }
