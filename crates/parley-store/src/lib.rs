@@ -46,8 +46,8 @@ pub use conversations::{
     Accepted, CmpOp, ConversationFields, ConversationListQuery, ConversationPage, ConversationRow,
     ConversationSend, ConversationSendOutcome, CreateRequest, Filter, HandoffOutcome,
     HandoffRequest, InboundMessage, InboundOutcome, IntField, ListCursor, ListedConversation,
-    MessageRow, NewOutbound, ReplyDecision, ResumeOutcome, ResumeRequest, SendOutcome,
-    SendRequest, SetActiveOutcome, SortField, SortValue, TextField, TextOp,
+    MessageRow, NewOutbound, ReplyDecision, ResumeOutcome, ResumeRequest, SendOutcome, SendRequest,
+    SetActiveOutcome, SortField, SortValue, TextField, TextOp,
 };
 pub use dispatch::{
     Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,

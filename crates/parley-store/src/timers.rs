@@ -64,7 +64,11 @@ pub(crate) async fn cancel(tx: &mut Transaction<'_, Any>, conversation_id: &str)
 }
 
 /// (Re)arms `c`'s timers from `from_ms`: replaces whatever was pending.
-pub(crate) async fn arm(tx: &mut Transaction<'_, Any>, c: &ConversationRow, from_ms: i64) -> Result<()> {
+pub(crate) async fn arm(
+    tx: &mut Transaction<'_, Any>,
+    c: &ConversationRow,
+    from_ms: i64,
+) -> Result<()> {
     cancel(tx, &c.id).await?;
     let plan = effective(tx, c).await?.plan(from_ms);
     for (kind, due) in [("warning", plan.warning_at), ("timeout", plan.timeout_at)] {

@@ -21,13 +21,21 @@ crate::backend_tests!(
 const TEAM: &str = "+15557770000";
 
 async fn hand_off(app: &TestApp, conv: &str, body: &Value) -> (u16, Value) {
-    app.post(&format!("/v1/sms/conversations/{conv}/handoff"), &app.key, body)
-        .await
+    app.post(
+        &format!("/v1/sms/conversations/{conv}/handoff"),
+        &app.key,
+        body,
+    )
+    .await
 }
 
 async fn resume(app: &TestApp, conv: &str, body: &Value) -> (u16, Value) {
-    app.post(&format!("/v1/sms/conversations/{conv}/resume"), &app.key, body)
-        .await
+    app.post(
+        &format!("/v1/sms/conversations/{conv}/resume"),
+        &app.key,
+        body,
+    )
+    .await
 }
 
 /// The status webhooks `rx` accepted for `conv`, as `(path, body)`.
@@ -64,9 +72,14 @@ async fn handoff_silences_the_agent_and_suspends_timers_until_resume(b: Backend)
         .unwrap()
         .to_owned();
     app.drain().await;
-    assert_eq!(app.store.timer_stats().await.unwrap().1, 2, "armed by the send");
+    assert_eq!(
+        app.store.timer_stats().await.unwrap().1,
+        2,
+        "armed by the send"
+    );
 
-    let body = json!({"reason": "billing dispute", "actor": "ops@acme", "metadata": {"ticket": 42}});
+    let body =
+        json!({"reason": "billing dispute", "actor": "ops@acme", "metadata": {"ticket": 42}});
     let (s, res) = hand_off(&app, &conv, &body).await;
     assert_eq!(s, 200, "{res}");
     assert_eq!(res["data"]["handed_off"], true);
@@ -160,9 +173,16 @@ async fn handoff_silences_the_agent_and_suspends_timers_until_resume(b: Backend)
         400,
         "CONVERSATION_NOT_HANDED_OFF",
     );
-    assert_eq!(say(&app, USER, "thanks").await, (conv.clone(), "reply".into()));
+    assert_eq!(
+        say(&app, USER, "thanks").await,
+        (conv.clone(), "reply".into())
+    );
     app.drain().await;
-    assert_eq!(statuses(&rx, &conv).len(), 2, "still one webhook per transition");
+    assert_eq!(
+        statuses(&rx, &conv).len(),
+        2,
+        "still one webhook per transition"
+    );
 }
 
 async fn notify_number_gets_an_alert_and_webhook_overrides_the_url(b: Backend) {
@@ -174,7 +194,8 @@ async fn notify_number_gets_an_alert_and_webhook_overrides_the_url(b: Backend) {
         .unwrap()
         .to_owned();
     app.drain().await;
-    let body = json!({"reason": "wants a manager", "notify_number": TEAM, "webhook": rx.url("/team")});
+    let body =
+        json!({"reason": "wants a manager", "notify_number": TEAM, "webhook": rx.url("/team")});
     let (s, res) = hand_off(&app, &conv, &body).await;
     assert_eq!(s, 200, "{res}");
     assert!(res["data"]["alert_message_id"].is_i64(), "{res}");
@@ -188,7 +209,13 @@ async fn notify_number_gets_an_alert_and_webhook_overrides_the_url(b: Backend) {
         "{text}"
     );
     // The alert is not part of the user's thread, and the user's handset never sees it.
-    assert_eq!(app.conversation(&conv).await["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.conversation(&conv).await["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(inbox_texts(&app.inbox(USER).await), ["One moment"]);
     // The alert does not arm the team conversation's timers either.
     app.advance(3_600_000).await;
@@ -240,7 +267,12 @@ async fn resume_and_handoff_refuse_what_they_cannot_do(b: Backend) {
     let (s, res) = hand_off(&app, &conv, &json!({})).await;
     assert_eq!(s, 200, "{res}");
     assert_error(
-        &resume(&app, &conv, &json!({"message": "back", "generate_reply": true})).await,
+        &resume(
+            &app,
+            &conv,
+            &json!({"message": "back", "generate_reply": true}),
+        )
+        .await,
         400,
         "INVALID_PARAMETER",
     );
@@ -265,16 +297,28 @@ async fn resume_and_handoff_refuse_what_they_cannot_do(b: Backend) {
     let (_, other_key) = app.org("other").await;
     for path in ["handoff", "resume"] {
         assert_error(
-            &app.post(&format!("/v1/sms/conversations/{conv}/{path}"), &other_key, &json!({}))
-                .await,
+            &app.post(
+                &format!("/v1/sms/conversations/{conv}/{path}"),
+                &other_key,
+                &json!({}),
+            )
+            .await,
             404,
             "CONVERSATION_NOT_FOUND",
         );
     }
     assert_eq!(app.conversation(&conv).await["handed_off"], true);
     let unknown = "00000000-0000-7000-8000-000000000000";
-    assert_error(&hand_off(&app, unknown, &json!({})).await, 404, "CONVERSATION_NOT_FOUND");
-    assert_error(&resume(&app, unknown, &json!({})).await, 404, "CONVERSATION_NOT_FOUND");
+    assert_error(
+        &hand_off(&app, unknown, &json!({})).await,
+        404,
+        "CONVERSATION_NOT_FOUND",
+    );
+    assert_error(
+        &resume(&app, unknown, &json!({})).await,
+        404,
+        "CONVERSATION_NOT_FOUND",
+    );
 
     // An ended conversation cannot be handed off.
     let other_user = "+15551230900";
@@ -283,5 +327,9 @@ async fn resume_and_handoff_refuse_what_they_cannot_do(b: Backend) {
         .unwrap()
         .to_owned();
     close(&app, &ended).await;
-    assert_error(&hand_off(&app, &ended, &json!({})).await, 400, "CONVERSATION_ENDED");
+    assert_error(
+        &hand_off(&app, &ended, &json!({})).await,
+        400,
+        "CONVERSATION_ENDED",
+    );
 }

@@ -129,7 +129,10 @@ async fn after_an_opt_out_texts_are_stored_on_the_closed_conversation_and_never_
         .unwrap()
         .to_owned();
     app.drain().await;
-    assert_eq!(say(&app, USER, "STOP").await, (conv.clone(), "opted_out".into()));
+    assert_eq!(
+        say(&app, USER, "STOP").await,
+        (conv.clone(), "opted_out".into())
+    );
     // restart_after_end_call is true, yet the opted-out thread takes the text, unanswered.
     assert_eq!(
         say(&app, USER, "why did you text me").await,
@@ -164,7 +167,10 @@ async fn ignore_keywords_are_stored_without_an_answer(b: Backend) {
         say(&app, USER, "AGENT PLEASE!").await,
         (conv.clone(), "ignored_keyword".into())
     );
-    assert_eq!(say(&app, USER, "ok thanks").await, (conv.clone(), "reply".into()));
+    assert_eq!(
+        say(&app, USER, "ok thanks").await,
+        (conv.clone(), "reply".into())
+    );
     assert_eq!(
         texts(&app.conversation(&conv).await),
         ["I want a REFUND now", "AGENT PLEASE!", "ok thanks"]
@@ -209,7 +215,10 @@ async fn human_mode_is_stored_without_an_answer_until_turned_off(b: Backend) {
     assert_ne!(second, conv);
     assert_eq!(d, "human_mode");
     toggle(false).await;
-    assert_eq!(say(&app, USER, "bye").await, (second.clone(), "reply".into()));
+    assert_eq!(
+        say(&app, USER, "bye").await,
+        (second.clone(), "reply".into())
+    );
     app.drain().await;
     assert_eq!(user_texts(&rx, &conv), ["is a person there?"]);
     assert_eq!(user_texts(&rx, &second), ["hello again", "bye"]);

@@ -149,7 +149,7 @@ async fn suppressed(tx: &mut Transaction<'_, Any>, m: &InboundMessage) -> Result
 enum Placement {
     /// On this existing conversation; `Some` when the conversation alone already rules out
     /// a reply.
-    On(ConversationRow, Option<ReplyDecision>),
+    On(Box<ConversationRow>, Option<ReplyDecision>),
     /// On a new conversation of the pair.
     New,
 }
@@ -166,17 +166,20 @@ pub(crate) async fn decide_and_record(
     let placement = match latest_conversation(tx, dialect, &pair).await? {
         None => Placement::New,
         Some(c) if c.is_active == 1 => {
-            let handed_off = c.handed_off_at.is_some().then_some(ReplyDecision::HandedOff);
-            Placement::On(c, handed_off)
+            let handed_off = c
+                .handed_off_at
+                .is_some()
+                .then_some(ReplyDecision::HandedOff);
+            Placement::On(Box::new(c), handed_off)
         }
         Some(c)
             if c.ended_reason.as_deref() == Some(EndStatus::Blacklisted.as_str())
                 && suppressed(tx, m).await? =>
         {
-            Placement::On(c, Some(ReplyDecision::OptedOut))
+            Placement::On(Box::new(c), Some(ReplyDecision::OptedOut))
         }
         Some(_) if rules.config.restart_after_end_call_or_default() => Placement::New,
-        Some(c) => Placement::On(c, Some(ReplyDecision::Ended)),
+        Some(c) => Placement::On(Box::new(c), Some(ReplyDecision::Ended)),
     };
     let (conversation_id, ruled) = match placement {
         Placement::On(c, ruled) => {
