@@ -166,6 +166,20 @@ impl NumberConfig {
     pub fn restart_after_end_call_or_default(&self) -> bool {
         self.restart_after_end_call.unwrap_or(true)
     }
+
+    /// Whether `text` contains one of `ignore_keywords`, ignoring case (legacy 2.8: the AI
+    /// does not answer such messages). A substring match, as Bland words it ("messages
+    /// containing them"), so `stop` also matches `unstoppable`.
+    pub fn ignores(&self, text: &str) -> bool {
+        let Some(words) = &self.ignore_keywords else {
+            return false;
+        };
+        let text = text.to_lowercase();
+        words
+            .iter()
+            .map(|w| w.trim().to_lowercase())
+            .any(|w| !w.is_empty() && text.contains(&w))
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +231,18 @@ mod tests {
         assert!(c.tools_or_default().is_empty());
         assert!(c.restart_after_end_call_or_default());
         assert!(NumberConfigPatch::default().is_empty());
+    }
+
+    #[test]
+    fn ignore_keywords_match_anywhere_ignoring_case() {
+        let c = NumberConfig {
+            ignore_keywords: Some(vec!["Refund".into(), " ".into()]),
+            ..Default::default()
+        };
+        assert!(c.ignores("I want a REFUND now"));
+        assert!(c.ignores("refunds?"));
+        assert!(!c.ignores("thanks"), "a blank keyword matches nothing");
+        assert!(!NumberConfig::default().ignores("refund"));
     }
 
     #[test]

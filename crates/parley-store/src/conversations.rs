@@ -3,11 +3,14 @@
 //! Submodules hold the other operations on the same tables: `pair` (the one-active-per-pair
 //! rule shared by every writer), `create` (`/v1/sms/create` and sending on a conversation),
 //! `list`, `list_query`, `filter_sql` and `keyset` (the paginated list), `manage` (activate, delete, hide),
-//! `bulk` (the send transaction for many sends at once).
+//! `bulk` (the send transaction for many sends at once), `inbound` (the decision procedure
+//! for a user's message), `handoff` (handing a conversation to a human and back).
 
 pub(crate) mod bulk;
 mod create;
 mod filter_sql;
+mod handoff;
+mod inbound;
 mod keyset;
 mod list;
 mod list_query;
@@ -19,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 
 pub use create::{ConversationSend, ConversationSendOutcome, CreateRequest};
+pub use handoff::{HandoffOutcome, HandoffRequest, ResumeOutcome, ResumeRequest};
+pub use inbound::{InboundOutcome, ReplyDecision};
 pub use keyset::{ListCursor, SortValue};
 pub use list::{
     CmpOp, ConversationListQuery, ConversationPage, Filter, IntField, ListedConversation,
@@ -149,6 +154,11 @@ pub struct ConversationRow {
     pub warning_message: Option<String>,
     /// When it ended (any trigger); `None` while it runs.
     pub ended_at: Option<i64>,
+    /// When it was handed to a human (spec 2.16); `None` while the agent answers.
+    pub handed_off_at: Option<i64>,
+    /// The handoff request (JSON: `reason`, `actor`, `metadata`, `webhook`,
+    /// `notify_number`); `None` when not handed off.
+    pub handoff: Option<String>,
 }
 
 impl ConversationRow {
@@ -207,26 +217,29 @@ impl Store {
         accept_alone(&self.writer, req).await
     }
 
-    /// Stores a message a user sent to one of the org's numbers, on the pair's active
-    /// conversation (created when there is none). Returns `(conversation_id, message_id)`.
-    pub async fn record_inbound(&self, m: &InboundMessage) -> Result<(String, i64)> {
+    /// Stores a message a user sent to one of the org's numbers and decides, in the same
+    /// transaction, whether the agent should answer it (spec 7.3, see `inbound`).
+    pub async fn record_inbound(&self, m: &InboundMessage) -> Result<InboundOutcome> {
         self.record_inbound_with_media(m, None).await
     }
 
     /// [`Store::record_inbound`] for carriers that report attachments (`media`: JSON list).
     /// A carrier message id (`provider_sid`) is stored once: a second delivery of the same
-    /// id is refused with `StoreError::Conflict` and writes nothing. The message asks for
-    /// an agent turn in the same transaction (`turns`), so its reply cannot be lost.
+    /// id is refused with `StoreError::Conflict` and writes nothing. A message the decision
+    /// procedure says to answer asks for an agent turn in the same transaction (`turns`),
+    /// so its reply cannot be lost.
     pub async fn record_inbound_with_media(
         &self,
         m: &InboundMessage,
         media: Option<&serde_json::Value>,
-    ) -> Result<(String, i64)> {
+    ) -> Result<InboundOutcome> {
         let mut tx = self.writer.begin().await?;
-        let stored = record_inbound_in(&mut tx, m, media).await?;
-        crate::turns::request_in(&mut tx, &stored.0, &m.org_id, m.now).await?;
+        let outcome = inbound::decide_and_record(&mut tx, self.dialect, m, media).await?;
+        if outcome.reply.wants_reply() {
+            crate::turns::request_in(&mut tx, &outcome.conversation_id, &m.org_id, m.now).await?;
+        }
         tx.commit().await?;
-        Ok(stored)
+        Ok(outcome)
     }
 
     /// One conversation as seen by one org.
@@ -261,19 +274,15 @@ impl Store {
 }
 
 /// Stores an inbound message on the pair's active conversation (created when there is
-/// none) and enqueues its message webhook, inside `tx`. Returns `(conversation_id,
-/// message_id)`.
+/// none) and enqueues its message webhook, inside `tx`, without the decision procedure (the
+/// STOP / START keywords, which act on the thread the user is in). Returns
+/// `(conversation_id, message_id)`.
 pub(crate) async fn record_inbound_in(
     tx: &mut Transaction<'_, Any>,
     m: &InboundMessage,
     media: Option<&serde_json::Value>,
 ) -> Result<(String, i64)> {
-    let pair = Pair {
-        org_id: &m.org_id,
-        agent_number: &m.agent_number,
-        user_number: &m.user_number,
-        channel: &m.channel,
-    };
+    let pair = m.pair();
     let conversation_id = match active_conversation(tx, &pair).await? {
         Some(c) => {
             touch_conversation(tx, &c, &ConversationFields::default(), m.now).await?;
@@ -281,13 +290,26 @@ pub(crate) async fn record_inbound_in(
         }
         None => create_conversation(tx, &pair, &ConversationFields::default(), m.now).await?,
     };
+    let message_id = insert_inbound(tx, &conversation_id, m, media).await?;
+    Ok((conversation_id, message_id))
+}
+
+/// Inserts an inbound message on a conversation the caller already counted it on, cancels
+/// the conversation's pending timers (the user answered) and enqueues its message webhook.
+/// Returns the message id.
+pub(crate) async fn insert_inbound(
+    tx: &mut Transaction<'_, Any>,
+    conversation_id: &str,
+    m: &InboundMessage,
+    media: Option<&serde_json::Value>,
+) -> Result<i64> {
     let message_id: i64 = sqlx::query(
             "INSERT INTO messages (org_id, conversation_id, direction, sender, body, from_number, to_number, channel, \
              status, provider_sid, encoding, segments, created_at, updated_at, media) \
              VALUES ($1, $2, 'inbound', 'USER', $3, $4, $5, $6, NULL, $7, $8, $9, $10, $10, $11) RETURNING id",
         )
         .bind(&m.org_id)
-        .bind(&conversation_id)
+        .bind(conversation_id)
         .bind(&m.body)
         .bind(&m.user_number)
         .bind(&m.agent_number)
@@ -302,9 +324,20 @@ pub(crate) async fn record_inbound_in(
         .try_get("id")?;
     // The user answered: pending warning/timeout timers stop here, atomically with the
     // reply, so none can fire after it.
-    crate::timers::cancel(tx, &conversation_id).await?;
+    crate::timers::cancel(tx, conversation_id).await?;
     crate::webhooks::enqueue_message(tx, message_id, m.now).await?;
-    Ok((conversation_id, message_id))
+    Ok(message_id)
+}
+
+impl InboundMessage {
+    fn pair(&self) -> Pair<'_> {
+        Pair {
+            org_id: &self.org_id,
+            agent_number: &self.agent_number,
+            user_number: &self.user_number,
+            channel: &self.channel,
+        }
+    }
 }
 
 /// One send in its own transaction.

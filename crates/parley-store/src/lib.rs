@@ -46,8 +46,9 @@ pub use batches::{
 pub use carrier::{CallbackTarget, NumberSending};
 pub use conversations::{
     Accepted, CmpOp, ConversationFields, ConversationListQuery, ConversationPage, ConversationRow,
-    ConversationSend, ConversationSendOutcome, CreateRequest, Filter, InboundMessage, IntField,
-    ListCursor, ListedConversation, MessageRow, NewOutbound, SendOutcome, SendRequest,
+    ConversationSend, ConversationSendOutcome, CreateRequest, Filter, HandoffOutcome,
+    HandoffRequest, InboundMessage, InboundOutcome, IntField, ListCursor, ListedConversation,
+    MessageRow, NewOutbound, ReplyDecision, ResumeOutcome, ResumeRequest, SendOutcome, SendRequest,
     SetActiveOutcome, SortField, SortValue, TextField, TextOp,
 };
 pub use dispatch::{

@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use crate::{
-    conversations::{record_inbound_in, InboundMessage},
+    conversations::{record_inbound_in, InboundMessage, InboundOutcome, ReplyDecision},
     lifecycle::{end_locked, lock_conversation},
     EndStatus, Result, Store, SuppressionReason,
 };
@@ -20,14 +20,15 @@ pub enum InboundKeyword {
 }
 
 impl Store {
-    /// Stores an inbound keyword message and acts on it, all in one transaction. Returns
-    /// `(conversation_id, message_id)`.
+    /// Stores an inbound keyword message on the pair's active conversation (created when
+    /// there is none) and acts on it, all in one transaction. The agent never answers a
+    /// keyword: the decision is `OptedOut` or `OptedIn`.
     pub async fn record_inbound_keyword(
         &self,
         m: &InboundMessage,
         media: Option<&serde_json::Value>,
         keyword: InboundKeyword,
-    ) -> Result<(String, i64)> {
+    ) -> Result<InboundOutcome> {
         let mut tx = self.writer.begin().await?;
         let (conversation_id, message_id) = record_inbound_in(&mut tx, m, media).await?;
         match keyword {
@@ -59,7 +60,14 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok((conversation_id, message_id))
+        Ok(InboundOutcome {
+            conversation_id,
+            message_id,
+            reply: match keyword {
+                InboundKeyword::OptOut => ReplyDecision::OptedOut,
+                InboundKeyword::OptIn => ReplyDecision::OptedIn,
+            },
+        })
     }
 
     /// The carrier refused outbound message `message_id` because its recipient opted out

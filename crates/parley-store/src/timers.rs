@@ -5,6 +5,7 @@
 //!   (`TimeoutSettings::over`, `TimeoutSettings::plan`). Timer messages (`purpose` warning or
 //!   timeout) do not re-arm.
 //! - Cancelled in the transaction of a user reply, of the end, or of a suspension (handoff).
+//!   Never armed nor fired while the conversation is handed off; resume re-arms them.
 //! - Fired by claiming due rows and then, in one transaction, deleting the row *if it is
 //!   still the same* (a reply may have deleted or re-armed it meanwhile) and acting: the
 //!   warning queues `warning_message`; the timeout queues `timeout_message` (when set) and
@@ -63,7 +64,11 @@ pub(crate) async fn cancel(tx: &mut Transaction<'_, Any>, conversation_id: &str)
 }
 
 /// (Re)arms `c`'s timers from `from_ms`: replaces whatever was pending.
-async fn arm(tx: &mut Transaction<'_, Any>, c: &ConversationRow, from_ms: i64) -> Result<()> {
+pub(crate) async fn arm(
+    tx: &mut Transaction<'_, Any>,
+    c: &ConversationRow,
+    from_ms: i64,
+) -> Result<()> {
     cancel(tx, &c.id).await?;
     let plan = effective(tx, c).await?.plan(from_ms);
     for (kind, due) in [("warning", plan.warning_at), ("timeout", plan.timeout_at)] {
@@ -86,7 +91,7 @@ async fn arm(tx: &mut Transaction<'_, Any>, c: &ConversationRow, from_ms: i64) -
 
 /// Outbound message `message_id` was sent at `sent_at`: when it is an agent's turn, the
 /// clock starts now. Not when the user already answered it (a reply stored after it was
-/// queued), nor on an ended conversation.
+/// queued), nor on an ended or handed-off conversation.
 pub(crate) async fn arm_after_send(
     tx: &mut Transaction<'_, Any>,
     message_id: i64,
@@ -113,8 +118,9 @@ pub(crate) async fn arm_after_send(
     if answered.is_some() {
         return Ok(());
     }
+    // A handed-off conversation's timers stay suspended, even when someone sends as AGENT.
     let c = sqlx::query_as::<_, ConversationRow>(
-        "SELECT * FROM conversations WHERE id = $1 AND is_active = 1",
+        "SELECT * FROM conversations WHERE id = $1 AND is_active = 1 AND handed_off_at IS NULL",
     )
     .bind(&conversation_id)
     .fetch_optional(&mut **tx)
@@ -158,7 +164,7 @@ impl Store {
         } else {
             lock_conversation(&mut tx, self.dialect, &t.org_id, &t.conversation_id).await?
         };
-        let Some(c) = locked.filter(|c| c.is_active == 1) else {
+        let Some(c) = locked.filter(|c| c.is_active == 1 && c.handed_off_at.is_none()) else {
             tx.commit().await?;
             return Ok(TimerFired::Skipped);
         };

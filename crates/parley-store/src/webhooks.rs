@@ -153,14 +153,51 @@ pub(crate) async fn enqueue_status(
     message_id: Option<i64>,
     now: i64,
 ) -> Result<()> {
+    enqueue_status_with(
+        tx,
+        conversation_id,
+        status,
+        message_id,
+        StatusExtras::default(),
+        now,
+    )
+    .await
+}
+
+/// What a status webhook may carry beyond the common fields.
+#[derive(Debug, Default)]
+pub(crate) struct StatusExtras {
+    /// Where this one notification goes instead of the conversation's URL (a handoff's
+    /// `webhook`).
+    pub url: Option<String>,
+    /// Fields added to the body (a handoff's `handoff` object).
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// [`enqueue_status`] with a URL override and extra body fields.
+pub(crate) async fn enqueue_status_with(
+    tx: &mut Transaction<'_, Any>,
+    conversation_id: &str,
+    status: &str,
+    message_id: Option<i64>,
+    extras: StatusExtras,
+    now: i64,
+) -> Result<()> {
     let Some(c) = conversation_in(tx, conversation_id).await? else {
         return Ok(());
     };
-    let Some(url) = payload::webhook_url(tx, &c).await? else {
-        return Ok(());
+    let url = match extras.url.filter(|u| !u.trim().is_empty()) {
+        Some(url) => url,
+        None => match payload::webhook_url(tx, &c).await? {
+            Some(url) => url,
+            None => return Ok(()),
+        },
     };
     let lines = payload::transcript(tx, &c.id, None).await?;
-    let body = payload::status_body(&c, &lines, status, message_id, now);
+    let mut body = payload::status_body(&c, &lines, status, message_id, now);
+    if let serde_json::Value::Object(m) = &mut body {
+        m.extend(extras.fields);
+    }
     insert_event(tx, &c, &url, "status", Some(status), message_id, &body, now).await
 }
 

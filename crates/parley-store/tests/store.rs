@@ -432,7 +432,7 @@ async fn inbound_lands_on_the_active_conversation(s: &Store) {
         provider_sid: None,
         now: T0 + 5,
     };
-    let (conv, _) = s.record_inbound(&inbound).await.unwrap();
+    let conv = s.record_inbound(&inbound).await.unwrap().conversation_id;
     assert_eq!(conv, a.conversation_id);
     let msgs = s.conversation_messages(&conv).await.unwrap();
     assert_eq!(
@@ -440,13 +440,14 @@ async fn inbound_lands_on_the_active_conversation(s: &Store) {
         ("USER", None)
     );
     // A user texting a number with no conversation opens one.
-    let (other, _) = s
+    let other = s
         .record_inbound(&InboundMessage {
             user_number: "+15551239999".into(),
             ..inbound
         })
         .await
-        .unwrap();
+        .unwrap()
+        .conversation_id;
     assert_ne!(other, conv);
 }
 

@@ -1,11 +1,12 @@
 //! `GET /v1/sms/conversations/{id}`: one conversation and its messages (spec 2.11), and the
 //! shapes shared by the other conversation endpoints in the submodules: `list` (spec 2.10)
 //! with its `filters` parser, `create` (2.2), `manage` (2.12 to 2.14), `send_message`
-//! (2.15) and `pairs` (the legacy 2.21 and 2.22).
+//! (2.15), `handoff` (2.16, 2.17) and `pairs` (the legacy 2.21 and 2.22).
 
 pub mod create;
 pub mod cursor;
 pub mod filters;
+pub mod handoff;
 pub mod list;
 pub mod manage;
 pub mod pairs;
@@ -94,6 +95,13 @@ pub struct ConversationOut {
     pub request_data: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
+    /// Parley extension: handed to a human (spec 2.16); the agent does not answer.
+    pub handed_off: bool,
+    pub handed_off_at: Option<String>,
+    /// The handoff request (`reason`, `actor`, `metadata`, `webhook`, `notify_number`);
+    /// null when not handed off.
+    #[schema(value_type = Option<Object>)]
+    pub handoff: Option<Value>,
     pub messages: Vec<MessageOut>,
     #[schema(value_type = Vec<Object>)]
     pub disposition_logs: Vec<Value>,
@@ -107,6 +115,9 @@ impl ConversationOut {
             variables: c.json(&c.variables),
             request_data: c.json(&c.request_data),
             metadata: c.json(&c.metadata),
+            handed_off: c.handed_off_at.is_some(),
+            handed_off_at: c.handed_off_at.map(iso8601_ms),
+            handoff: c.json(&c.handoff),
             id: c.id,
             created_at: iso8601_ms(c.created_at),
             updated_at: iso8601_ms(c.updated_at),

@@ -139,6 +139,34 @@ impl ApiError {
         )
     }
 
+    /// `handoff` on a conversation that is no longer active.
+    pub fn conversation_ended(id: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "CONVERSATION_ENDED",
+            format!("conversation {id} has ended; there is nothing to hand off"),
+        )
+    }
+
+    /// `resume` on a conversation that is not handed off.
+    pub fn conversation_not_handed_off(id: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "CONVERSATION_NOT_HANDED_OFF",
+            format!("conversation {id} is not handed off; there is nothing to resume"),
+        )
+    }
+
+    /// `resume` with `generate_reply: true`: the agent cannot generate a turn yet.
+    pub fn reply_generation_unavailable() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "REPLY_GENERATION_UNAVAILABLE",
+            "generate_reply is not available yet: the agent cannot generate replies on this server; \
+             resume without it, or with a fixed message",
+        )
+    }
+
     pub fn no_reply_source() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

@@ -1,20 +1,34 @@
 //! What happens to a user's message, whichever carrier brought it (the sandbox handset,
 //! Twilio): a STOP-style keyword opts the user out (stored, webhooked, conversation ended
 //! `blacklisted`, user suppressed, in one transaction); a START-style keyword from a
-//! suppressed user opts them back in; anything else is stored as it is.
+//! suppressed user opts them back in; anything else goes through the decision procedure
+//! (spec 7.3, `parley_store::ReplyDecision`), which stores it and says whether the agent
+//! should answer.
 
 use parley_domain::opt_out::{self, Keyword};
-use parley_store::{InboundKeyword, InboundMessage};
+use parley_store::{InboundKeyword, InboundMessage, InboundOutcome};
 
 use crate::app::AppState;
 
-/// Stores `m` (with its carrier-reported `media`) and acts on a keyword. Returns
-/// `(conversation_id, message_id)`.
+/// Stores `m` (with its carrier-reported `media`), acts on a keyword, and returns where it
+/// landed and whether the agent answers it (`outcome.reply.wants_reply()`: then an agent
+/// turn was requested with it, which the turn worker runs). The decision is counted in
+/// `parley_inbound_total{decision}`.
 pub async fn store_inbound(
     state: &AppState,
     m: &InboundMessage,
     media: Option<&serde_json::Value>,
-) -> parley_store::Result<(String, i64)> {
+) -> parley_store::Result<InboundOutcome> {
+    let outcome = store(state, m, media).await?;
+    metrics::counter!("parley_inbound_total", "decision" => outcome.reply.as_str()).increment(1);
+    Ok(outcome)
+}
+
+async fn store(
+    state: &AppState,
+    m: &InboundMessage,
+    media: Option<&serde_json::Value>,
+) -> parley_store::Result<InboundOutcome> {
     let store = &state.store;
     let action = match opt_out::classify(&m.body) {
         Some(Keyword::OptOut) => Some(InboundKeyword::OptOut),
@@ -39,7 +53,9 @@ pub async fn store_inbound(
         }
         None => {
             let stored = store.record_inbound_with_media(m, media).await?;
-            state.turn_wake.notify_one();
+            if stored.reply.wants_reply() {
+                state.turn_wake.notify_one();
+            }
             Ok(stored)
         }
     }

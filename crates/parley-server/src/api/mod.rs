@@ -100,6 +100,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             conversations::manage::delete_messages,
             conversations::send_message::send_on_conversation
         ))
+        .routes(routes!(conversations::handoff::hand_off))
+        .routes(routes!(conversations::handoff::resume))
         .routes(routes!(conversations::pairs::clear_pair))
         .routes(routes!(conversations::pairs::get_pair_messages))
         .routes(routes!(

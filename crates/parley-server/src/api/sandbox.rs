@@ -102,6 +102,9 @@ pub struct InboundOut {
     pub message: String,
     pub conversation_id: String,
     pub message_id: i64,
+    /// Whether the agent should answer (`reply`) or why not: `handed_off`, `human_mode`,
+    /// `ended`, `opted_out`, `opted_in`, `ignored_keyword`.
+    pub decision: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -152,12 +155,12 @@ pub async fn inbound(
         provider_sid: None,
         now: state.clock.now_ms(),
     };
-    let (conversation_id, message_id) =
-        super::inbound::store_inbound(&state, &message, None).await?;
+    let stored = super::inbound::store_inbound(&state, &message, None).await?;
     metrics::counter!("parley_inbound_messages_total").increment(1);
     Ok(ok(InboundOut {
         message: "Inbound message stored".into(),
-        conversation_id,
-        message_id,
+        conversation_id: stored.conversation_id,
+        message_id: stored.message_id,
+        decision: stored.reply.as_str().into(),
     }))
 }

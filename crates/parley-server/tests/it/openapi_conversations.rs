@@ -23,7 +23,7 @@ async fn openapi_describes_numbers_and_conversations(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (s, doc) = app.get("/openapi.json", "").await;
     assert_eq!(s, 200);
-    let ops: [(&str, &str, &[&str]); 14] = [
+    let ops: [(&str, &str, &[&str]); 16] = [
         ("/v1/sms/numbers", "get", &["200", "400", "401"]),
         (
             "/v1/sms/number/update",
@@ -55,6 +55,16 @@ async fn openapi_describes_numbers_and_conversations(b: Backend) {
             "/v1/sms/conversations/{id}/messages",
             "post",
             &["200", "400", "401", "404", "422"],
+        ),
+        (
+            "/v1/sms/conversations/{id}/handoff",
+            "post",
+            &["200", "400", "401", "404"],
+        ),
+        (
+            "/v1/sms/conversations/{id}/resume",
+            "post",
+            &["200", "400", "401", "403", "404"],
         ),
         ("/v1/sms/clear", "post", &["200", "400", "401", "404"]),
         (
