@@ -9,7 +9,7 @@
 pub(crate) mod bulk;
 mod create;
 mod filter_sql;
-mod handoff;
+pub(crate) mod handoff;
 mod inbound;
 mod keyset;
 mod list;

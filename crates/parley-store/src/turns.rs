@@ -13,7 +13,10 @@
 use sqlx::{Any, Row, Transaction};
 
 use crate::{
-    conversations::{insert_outbound_on, ConversationRow, MessageRow, NewOutbound},
+    conversations::{
+        handoff::hand_off_locked, insert_outbound_on, ConversationRow, HandoffRequest, MessageRow,
+        NewOutbound,
+    },
     lifecycle::{end_locked, EndStatus},
     Result, Store,
 };
@@ -44,6 +47,9 @@ pub struct TurnWrite {
     pub pathway_version: Option<String>,
     /// The turn ended the conversation (End Call node).
     pub end: Option<EndStatus>,
+    /// The turn reached a Transfer to Human node (its id): the conversation is handed off,
+    /// as by `POST /v1/sms/conversations/{id}/handoff`, in the same transaction.
+    pub handoff_node: Option<String>,
     /// The newest inbound message the turn answered.
     pub seen_message_id: i64,
 }
@@ -200,14 +206,26 @@ impl Store {
             .bind(&c.id)
             .execute(&mut *tx)
             .await?;
+            let fresh = || {
+                sqlx::query_as::<_, ConversationRow>("SELECT * FROM conversations WHERE id = $1")
+                    .bind(&c.id)
+            };
             if let Some(status) = w.end {
-                let fresh = sqlx::query_as::<_, ConversationRow>(
-                    "SELECT * FROM conversations WHERE id = $1",
-                )
-                .bind(&c.id)
-                .fetch_one(&mut *tx)
-                .await?;
-                end_locked(&mut tx, fresh, status, now).await?;
+                let row = fresh().fetch_one(&mut *tx).await?;
+                end_locked(&mut tx, row, status, now).await?;
+            } else if let Some(node) = &w.handoff_node {
+                let row = fresh().fetch_one(&mut *tx).await?;
+                let req = HandoffRequest {
+                    org_id: c.org_id.clone(),
+                    conversation_id: c.id.clone(),
+                    reason: Some("Transfer to Human node".into()),
+                    actor: Some("pathway".into()),
+                    metadata: Some(serde_json::json!({ "node_id": node })),
+                    webhook: None,
+                    alert: None,
+                    now,
+                };
+                hand_off_locked(&mut tx, row, &req).await?;
             }
         }
         tx.commit().await?;

@@ -315,10 +315,8 @@ fn collect(report: &TurnReport, write: &mut TurnWrite) {
     if matches!(o.signal, Signal::End { .. }) || o.state.ended {
         write.end = Some(EndStatus::Ended);
     }
-    if matches!(o.signal, Signal::Handoff { .. }) {
-        tracing::warn!(
-            "a Transfer to Human node was reached; handing off from a pathway is not wired yet"
-        );
+    if let Signal::Handoff { node_id, .. } = &o.signal {
+        write.handoff_node = Some(node_id.clone());
     }
 }
 

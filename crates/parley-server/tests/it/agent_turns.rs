@@ -18,6 +18,7 @@ crate::backend_tests!(
     without_a_model_an_objective_number_stores_and_does_not_reply,
     a_send_without_agent_message_opens_with_the_pathway_s_start_node,
     a_send_without_agent_message_opens_with_the_objective,
+    a_transfer_to_human_node_hands_the_conversation_off,
 );
 
 const USER: &str = "+15557654321";
@@ -258,4 +259,52 @@ async fn a_send_without_agent_message_opens_with_the_objective(b: Backend) {
         )
         .await;
     crate::helpers::assert_error(&got, 503, "MODEL_UNAVAILABLE");
+}
+
+async fn a_transfer_to_human_node_hands_the_conversation_off(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let id = crate::pathways::create(&app, &app.key, "Support").await;
+    let nodes = json!([
+        {"id": "hello", "type": "Default",
+         "data": {"name": "Hello", "isStart": true, "text": "Hi! Reply AGENT to talk to a person."}},
+        {"id": "human", "type": "Transfer to Human",
+         "data": {"name": "Human", "text": "Connecting you to a person now."}}
+    ]);
+    let edges = json!([
+        {"id": "e", "source": "hello", "target": "human",
+         "data": {"parleyCondition": {"kind": "equals", "values": ["agent"]}}}
+    ]);
+    let (s, body) = app
+        .post(
+            &format!("/v1/pathway/{id}"),
+            &app.key,
+            &json!({"nodes": nodes, "edges": edges}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, res) = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": AGENT, "pathway_id": id, "pathway_version": "draft"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{res}");
+    let conversation = res["data"]["conversation_id"].as_str().unwrap().to_owned();
+    app.drain().await;
+    text(&app, "Agent").await;
+    app.drain().await;
+    let c = app.conversation(&conversation).await;
+    assert_eq!(c["handed_off"], true, "{c}");
+    // Handed off: the next text is stored, and the agent stays quiet.
+    let later = text(&app, "hello?").await;
+    assert_eq!(later["decision"], "handed_off", "{later}");
+    app.drain().await;
+    assert_eq!(
+        bodies(&app.inbox(USER).await),
+        [
+            "Hi! Reply AGENT to talk to a person.",
+            "Connecting you to a person now."
+        ]
+    );
 }

@@ -90,49 +90,12 @@ impl Store {
             tx.rollback().await?;
             return Ok(HandoffOutcome::NotFound);
         };
-        if c.handed_off_at.is_some() {
-            tx.rollback().await?;
-            return Ok(HandoffOutcome::AlreadyHandedOff(Box::new(c)));
+        let outcome = hand_off_locked(&mut tx, c, req).await?;
+        match outcome {
+            HandoffOutcome::HandedOff { .. } => tx.commit().await?,
+            _ => tx.rollback().await?,
         }
-        if c.is_active == 0 {
-            tx.rollback().await?;
-            return Ok(HandoffOutcome::Ended);
-        }
-        let handoff = json!({
-            "reason": req.reason,
-            "actor": req.actor,
-            "metadata": req.metadata,
-            "webhook": req.webhook,
-            "notify_number": req.alert.as_ref().map(|(n, _)| n),
-        });
-        sqlx::query(
-            "UPDATE conversations SET handed_off_at = $1, handoff = $2, updated_at = $1 WHERE id = $3",
-        )
-        .bind(req.now)
-        .bind(json_text(&Some(handoff.clone())))
-        .bind(&c.id)
-        .execute(&mut *tx)
-        .await?;
-        timers::cancel(&mut tx, &c.id).await?;
-        enqueue_status_with(
-            &mut tx,
-            &c.id,
-            "human_handoff",
-            None,
-            extras(&handoff, None),
-            req.now,
-        )
-        .await?;
-        let alert_message_id = match &req.alert {
-            Some((to, text)) => Some(queue_alert(&mut tx, &c, to, text, req.now).await?),
-            None => None,
-        };
-        let conversation = reread(&mut tx, &c.id).await?;
-        tx.commit().await?;
-        Ok(HandoffOutcome::HandedOff {
-            conversation: Box::new(conversation),
-            alert_message_id,
-        })
+        Ok(outcome)
     }
 
     /// Gives a handed-off conversation back to the agent (module doc): clears the handoff,
@@ -244,4 +207,53 @@ async fn reread(tx: &mut Transaction<'_, Any>, id: &str) -> Result<ConversationR
             .fetch_one(&mut **tx)
             .await?,
     )
+}
+
+/// Hands `c` (locked by the caller) to a human inside `tx`: the API's handoff and a
+/// pathway's Transfer to Human node share it. Writes nothing unless `HandedOff`.
+pub(crate) async fn hand_off_locked(
+    tx: &mut Transaction<'_, Any>,
+    c: ConversationRow,
+    req: &HandoffRequest,
+) -> Result<HandoffOutcome> {
+    if c.handed_off_at.is_some() {
+        return Ok(HandoffOutcome::AlreadyHandedOff(Box::new(c)));
+    }
+    if c.is_active == 0 {
+        return Ok(HandoffOutcome::Ended);
+    }
+    let handoff = json!({
+        "reason": req.reason,
+        "actor": req.actor,
+        "metadata": req.metadata,
+        "webhook": req.webhook,
+        "notify_number": req.alert.as_ref().map(|(n, _)| n),
+    });
+    sqlx::query(
+        "UPDATE conversations SET handed_off_at = $1, handoff = $2, updated_at = $1 WHERE id = $3",
+    )
+    .bind(req.now)
+    .bind(json_text(&Some(handoff.clone())))
+    .bind(&c.id)
+    .execute(&mut **tx)
+    .await?;
+    timers::cancel(tx, &c.id).await?;
+    enqueue_status_with(
+        tx,
+        &c.id,
+        "human_handoff",
+        None,
+        extras(&handoff, None),
+        req.now,
+    )
+    .await?;
+    let alert_message_id = match &req.alert {
+        Some((to, text)) => Some(queue_alert(tx, &c, to, text, req.now).await?),
+        None => None,
+    };
+    let conversation = reread(tx, &c.id).await?;
+    Ok(HandoffOutcome::HandedOff {
+        conversation: Box::new(conversation),
+        alert_message_id,
+    })
 }
