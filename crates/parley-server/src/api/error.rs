@@ -157,16 +157,6 @@ impl ApiError {
         )
     }
 
-    /// `resume` with `generate_reply: true`: the agent cannot generate a turn yet.
-    pub fn reply_generation_unavailable() -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "REPLY_GENERATION_UNAVAILABLE",
-            "generate_reply is not available yet: the agent cannot generate replies on this server; \
-             resume without it, or with a fixed message",
-        )
-    }
-
     pub fn no_reply_source() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

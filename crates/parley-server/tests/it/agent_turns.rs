@@ -19,6 +19,7 @@ crate::backend_tests!(
     a_send_without_agent_message_opens_with_the_pathway_s_start_node,
     a_send_without_agent_message_opens_with_the_objective,
     a_transfer_to_human_node_hands_the_conversation_off,
+    resume_with_generate_reply_answers_what_came_during_the_handoff,
 );
 
 const USER: &str = "+15557654321";
@@ -307,4 +308,43 @@ async fn a_transfer_to_human_node_hands_the_conversation_off(b: Backend) {
             "Connecting you to a person now."
         ]
     );
+}
+
+async fn resume_with_generate_reply_answers_what_came_during_the_handoff(b: Backend) {
+    let fake = FakeModel::start().await;
+    let app = model_app(b, &fake).await;
+    set_objective(&app, "Answer questions.").await;
+    let conversation = app.send(USER, "Hi, how can we help?").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.drain().await;
+    let (s, res) = app
+        .post(
+            &format!("/v1/sms/conversations/{conversation}/handoff"),
+            &app.key,
+            &json!({"reason": "vip"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{res}");
+    // During the handoff the agent stays quiet: no model call.
+    text(&app, "is anyone there?").await;
+    app.drain().await;
+    assert!(fake.requests().is_empty());
+    fake.push(Answer::reply("Yes! Sorry for the wait."));
+    let (s, res) = app
+        .post(
+            &format!("/v1/sms/conversations/{conversation}/resume"),
+            &app.key,
+            &json!({"generate_reply": true, "actor": "ops"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{res}");
+    app.drain().await;
+    assert_eq!(
+        bodies(&app.inbox(USER).await),
+        ["Hi, how can we help?", "Yes! Sorry for the wait."]
+    );
+    let asked = fake.only_request().messages();
+    assert_eq!(asked.last().unwrap().1, "is anyone there?");
 }

@@ -65,6 +65,9 @@ pub struct ResumeRequest {
     pub actor: Option<String>,
     /// The agent's takeover message to queue on the conversation.
     pub message: Option<NewOutbound>,
+    /// `generate_reply`: request an agent turn in the same transaction; it answers the
+    /// user's messages since the agent's last turn (those that came during the handoff).
+    pub generate_reply: bool,
     pub now: i64,
 }
 
@@ -132,6 +135,9 @@ impl Store {
             // As if the agent had just spoken; the takeover message re-arms them again when
             // it is sent.
             timers::arm(&mut tx, &resumed, req.now).await?;
+        }
+        if req.generate_reply && resumed.is_active == 1 {
+            crate::turns::request_in(&mut tx, &c.id, &c.org_id, req.now).await?;
         }
         let resume = json!({"actor": req.actor, "node_id": req.node_id});
         enqueue_status_with(

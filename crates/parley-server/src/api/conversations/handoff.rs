@@ -183,8 +183,8 @@ pub struct ResumeIn {
     /// A fixed agent message to send on takeover (1 to 1,600 characters). Not with
     /// `generate_reply: true`.
     pub message: Option<String>,
-    /// Have the agent generate its next turn now. Not available yet:
-    /// `400 REPLY_GENERATION_UNAVAILABLE`.
+    /// Have the agent take its turn now: it answers the user's messages since its last
+    /// turn (those that came during the handoff); with none, nothing is sent.
     pub generate_reply: Option<bool>,
     /// Who resumed it; echoed in the `human_handoff_ended` webhook.
     pub actor: Option<String>,
@@ -213,7 +213,7 @@ pub struct ResumeEnvelope {
     request_body = ResumeIn,
     responses(
         (status = 200, description = "Back with the agent; `human_handoff_ended` fired", body = ResumeEnvelope),
-        (status = 400, description = "Invalid field, `message` with `generate_reply: true` (`INVALID_PARAMETER`), `generate_reply: true` (`REPLY_GENERATION_UNAVAILABLE`), or `CONVERSATION_NOT_HANDED_OFF`", body = ErrorBody),
+        (status = 400, description = "Invalid field, `message` with `generate_reply: true` (`INVALID_PARAMETER`), or `CONVERSATION_NOT_HANDED_OFF`", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 403, description = "`RECIPIENT_OPTED_OUT`: `message` to a user who opted out; nothing changed", body = ErrorBody),
         (status = 404, description = "Unknown id, or another org's conversation", body = ErrorBody),
@@ -233,9 +233,6 @@ pub async fn resume(
         return Err(ApiError::invalid(
             "message and generate_reply: true cannot be combined: send a fixed message or have the agent generate one",
         ));
-    }
-    if generate {
-        return Err(ApiError::reply_generation_unavailable());
     }
     if let Some(text) = &b.message {
         check_text("message", text)?;
@@ -259,6 +256,7 @@ pub async fn resume(
         node_id,
         actor,
         message: b.message.map(outbound),
+        generate_reply: generate,
         now: state.clock.now_ms(),
     };
     match state.store.resume(&req).await? {
@@ -267,6 +265,9 @@ pub async fn resume(
             message_id,
         } => {
             metrics::counter!("parley_handoffs_total", "event" => "resume").increment(1);
+            if generate {
+                state.turn_wake.notify_one();
+            }
             if message_id.is_some() {
                 metrics::counter!("parley_messages_total", "status" => "queued").increment(1);
                 state.dispatch_wake.notify_one();
