@@ -22,7 +22,7 @@ use crate::{
     app::AppState,
     turns::{
         agent,
-        opener::{opener, OpenerFor},
+        opener::{check_runs_without_model, opener, OpenerFor},
     },
 };
 
@@ -287,6 +287,9 @@ pub async fn send_sms(
         None => None,
     };
     let pathway_version = b.pathway_version.map(NumOrString::into_string);
+    if let Some(p) = b.pathway_id.as_deref() {
+        check_runs_without_model(&state, &org.id, p, pathway_version.as_deref()).await?;
+    }
     let (text, more, current_node_id) = match text {
         Some(t) => (t, Vec::new(), None),
         None => {

@@ -165,6 +165,33 @@ async fn objective(state: &AppState, to: &OpenerFor<'_>, prompt: &str) -> Result
     })
 }
 
+/// A send that names a pathway on a server without a language model: refused now
+/// (`MODEL_REQUIRED`, naming each node and edge) when a later turn of that pathway would need
+/// the model, rather than failing on the user's reply. A pathway that does not exist (yet)
+/// is not checked here: the conversation only stores the reference.
+pub async fn check_runs_without_model(
+    state: &AppState,
+    org_id: &str,
+    pathway_id: &str,
+    version: Option<&str>,
+) -> Result<(), ApiError> {
+    if state.language_model.is_some() {
+        return Ok(());
+    }
+    let version = VersionRef::parse(version.unwrap_or("production"));
+    if let Resolution::Found(r) = state
+        .store
+        .resolve_pathway_ref(org_id, pathway_id, &version)
+        .await?
+    {
+        let needs = parley_domain::pathways::Pathway::from_value(r.graph().clone()).model_needs();
+        if !needs.is_empty() {
+            return Err(crate::api::pathways::checks::model_required(&needs));
+        }
+    }
+    Ok(())
+}
+
 fn unavailable(why: &str) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,

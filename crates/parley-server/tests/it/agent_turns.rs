@@ -20,6 +20,7 @@ crate::backend_tests!(
     a_send_without_agent_message_opens_with_the_objective,
     a_transfer_to_human_node_hands_the_conversation_off,
     resume_with_generate_reply_answers_what_came_during_the_handoff,
+    a_pathway_that_needs_a_model_is_refused_at_send_time_without_one,
 );
 
 const USER: &str = "+15557654321";
@@ -347,4 +348,41 @@ async fn resume_with_generate_reply_answers_what_came_during_the_handoff(b: Back
     );
     let asked = fake.only_request().messages();
     assert_eq!(asked.last().unwrap().1, "is anyone there?");
+}
+
+async fn a_pathway_that_needs_a_model_is_refused_at_send_time_without_one(b: Backend) {
+    // Saved while the server had a model (written to the store here), sent now that it has
+    // none: refused when sent, naming the node, not when the user answers.
+    let app = TestApp::spawn(b).await;
+    let id = "pw-needs-model";
+    app.store
+        .create_pathway(&app.org_id, id, "Needs a model", None, 0)
+        .await
+        .unwrap();
+    let nodes = json!([
+        {"id": "hi", "type": "Default", "data": {"name": "Hi", "isStart": true, "text": "Hi! What do you need?"}},
+        {"id": "answer", "type": "Default", "data": {"name": "Answer", "prompt": "Answer the question."}}
+    ]);
+    let edges = json!([{"id": "e", "source": "hi", "target": "answer", "data": {"label": "user asks something"}}]);
+    let update = parley_store::PathwayUpdate {
+        name: None,
+        description: None,
+        draft: Some(parley_store::graph_of(nodes, edges)),
+    };
+    app.store
+        .update_pathway(&app.org_id, id, &update, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let got = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": USER, "agent_number": AGENT, "pathway_id": id,
+                    "pathway_version": "draft", "agent_message": "Hi! What do you need?"}),
+        )
+        .await;
+    let msg = crate::helpers::assert_error(&got, 400, "MODEL_REQUIRED");
+    assert!(msg.contains("\"answer\""), "{msg}");
+    assert_eq!(app.store.queue_depth(i64::MAX).await.unwrap().queued, 0);
 }
