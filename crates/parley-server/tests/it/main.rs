@@ -40,6 +40,7 @@ mod opt_out;
 mod pacing;
 mod pathways;
 mod pathways_chat;
+mod pathways_golden;
 mod pathways_input;
 mod pathways_versions;
 mod pathways_webhooks;
