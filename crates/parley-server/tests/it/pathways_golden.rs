@@ -78,8 +78,8 @@ fn model(body: &Value) -> Answer {
     let all = contents.join("\n");
     let last_user = all
         .lines()
-        .filter_map(|l| l.strip_prefix("User:"))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("User:"))
         .unwrap_or_default()
         .to_lowercase();
     let digits: String = last_user.chars().filter(char::is_ascii_digit).collect();
