@@ -154,6 +154,9 @@ pub struct ConversationRow {
     pub warning_message: Option<String>,
     /// When it ended (any trigger); `None` while it runs.
     pub ended_at: Option<i64>,
+    /// `[{name, color}]` of the tagged pathway nodes it visited (JSON).
+    #[sqlx(default)]
+    pub pathway_tags: Option<String>,
     /// When it was handed to a human (spec 2.16); `None` while the agent answers.
     pub handed_off_at: Option<i64>,
     /// The handoff request (JSON: `reason`, `actor`, `metadata`, `webhook`,

@@ -52,6 +52,9 @@ pub struct TurnWrite {
     pub handoff_node: Option<String>,
     /// The newest inbound message the turn answered.
     pub seen_message_id: i64,
+    /// Tags of the nodes the turn visited (`{name, color}`), added to the conversation's
+    /// `pathway_tags` once each by name.
+    pub tags: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +196,8 @@ impl Store {
                 ids.push(insert_outbound_on(&mut tx, &c, m, now).await?);
             }
             sqlx::query(
-                "UPDATE conversations SET pathway_state = COALESCE($1, pathway_state), \
+                "UPDATE conversations SET pathway_tags = COALESCE($7, pathway_tags), \
+                 pathway_state = COALESCE($1, pathway_state), \
                  current_node_id = COALESCE($2, current_node_id), variables = COALESCE($3, variables), \
                  pathway_id = COALESCE($4, pathway_id), pathway_version = COALESCE($5, pathway_version) \
                  WHERE id = $6",
@@ -204,6 +208,7 @@ impl Store {
             .bind(&w.pathway_id)
             .bind(&w.pathway_version)
             .bind(&c.id)
+            .bind(merged_tags(c.pathway_tags.as_deref(), &w.tags))
             .execute(&mut *tx)
             .await?;
             let fresh = || {
@@ -244,5 +249,40 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+}
+
+/// `stored` with the `new` tags whose names it lacks appended; `None` when nothing changes.
+fn merged_tags(stored: Option<&str>, new: &[serde_json::Value]) -> Option<String> {
+    let mut tags: Vec<serde_json::Value> = stored
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let before = tags.len();
+    for t in new {
+        if !tags.iter().any(|old| old["name"] == t["name"]) {
+            tags.push(t.clone());
+        }
+    }
+    (tags.len() > before).then(|| serde_json::Value::Array(tags).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::merged_tags;
+
+    #[test]
+    fn tags_are_added_once_by_name_in_first_visit_order() {
+        let a = json!({"name": "order", "color": "#f00"});
+        let b = json!({"name": "vip"});
+        assert_eq!(merged_tags(None, &[]), None);
+        let first = merged_tags(None, &[a.clone(), a.clone()]).unwrap();
+        assert_eq!(first, json!([a]).to_string());
+        assert_eq!(merged_tags(Some(&first), std::slice::from_ref(&a)), None);
+        assert_eq!(
+            merged_tags(Some(&first), &[b.clone(), a.clone()]).unwrap(),
+            json!([a, b]).to_string()
+        );
     }
 }

@@ -309,6 +309,9 @@ fn collect(report: &TurnReport, write: &mut TurnWrite) {
     write
         .messages
         .extend(said(report).iter().map(|t| outbound(t)));
+    write
+        .tags
+        .extend(o.tags.iter().filter_map(|t| serde_json::to_value(t).ok()));
     write.pathway_state = Some(serde_json::to_string(&o.state).expect("state serializes"));
     write.current_node_id = o.state.current_node_id.clone();
     write.variables = Some(Value::Object(o.state.variables.clone()).to_string());

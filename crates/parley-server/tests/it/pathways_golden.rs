@@ -196,4 +196,19 @@ async fn the_bland_example_pathway_runs_over_sms(b: Backend) {
     assert_eq!(row.current_node_id.as_deref(), Some("5"));
     assert_eq!(row.ended_reason.as_deref(), Some("ended"));
     assert_eq!(row.is_active, 0);
+    // The tagged node's tag, once, in the list row.
+    let (s, list) = app.get("/v1/sms/conversations", &app.key).await;
+    assert_eq!(s, 200, "{list}");
+    let listed = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == conversation.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        listed["pathway_tags"],
+        json!([{"name": "order", "color": "#ff0000"}]),
+        "{listed}"
+    );
 }

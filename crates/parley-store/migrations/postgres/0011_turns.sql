@@ -21,3 +21,7 @@ CREATE INDEX conversation_turns_due ON conversation_turns(due_at) WHERE requeste
 -- The pathway engine's state (current node, the node to return to after a global node,
 -- variables): JSON of `parley_domain::pathways::PathwayState`.
 ALTER TABLE conversations ADD COLUMN pathway_state TEXT;
+
+-- Tags of the pathway nodes the conversation visited, `[{name, color}]` in first-visit
+-- order (Bland's `pathway_tags`); NULL until a tagged node is visited.
+ALTER TABLE conversations ADD COLUMN pathway_tags TEXT;

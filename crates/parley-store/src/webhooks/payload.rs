@@ -103,7 +103,10 @@ fn common(c: &ConversationRow, lines: &[Line], channel: &str) -> Map<String, Val
         "metadata".into(),
         parse_json(c.metadata.clone()).unwrap_or(json!({})),
     );
-    m.insert("pathway_tags".into(), json!([]));
+    m.insert(
+        "pathway_tags".into(),
+        parse_json(c.pathway_tags.clone()).unwrap_or(json!([])),
+    );
     m
 }
 

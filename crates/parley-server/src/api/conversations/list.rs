@@ -88,6 +88,10 @@ impl From<ListedConversation> for ConversationListItem {
     fn from(l: ListedConversation) -> Self {
         let c = l.conversation;
         let last = c.last_message_at.map(iso8601_ms);
+        let pathway_tags = c
+            .json(&c.pathway_tags)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
         Self {
             variables: c.json(&c.variables),
             id: c.id,
@@ -105,7 +109,7 @@ impl From<ListedConversation> for ConversationListItem {
             last_message_timestamp: last.clone(),
             last_message_at: last,
             timed_out_at: c.timed_out_at.map(iso8601_ms),
-            pathway_tags: Vec::new(),
+            pathway_tags,
             effective_channel: c.channel,
             summary: None,
             citation_variables: None,
