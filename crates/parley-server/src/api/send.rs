@@ -287,7 +287,8 @@ pub async fn send_sms(
         None => None,
     };
     let pathway_version = b.pathway_version.map(NumOrString::into_string);
-    if let Some(p) = b.pathway_id.as_deref() {
+    // Without agent_message the opener loads the pathway and checks it itself.
+    if let (Some(p), Some(_)) = (b.pathway_id.as_deref(), &text) {
         check_runs_without_model(&state, &org.id, p, pathway_version.as_deref()).await?;
     }
     let (text, more, current_node_id) = match text {

@@ -228,7 +228,7 @@ async fn pathway_turn(
         }
     };
     let mut pathway_state = pathway_state;
-    let Some(mut pathway) = load(
+    let Some(mut pathway) = load_pathway(
         state,
         &c.org_id,
         pathway_id,
@@ -271,7 +271,7 @@ async fn pathway_turn(
         };
         let next = next.clone();
         let version = report.outcome.state.pathway_version.clone();
-        let Some(p) = load(state, &c.org_id, &next, version.as_deref()).await? else {
+        let Some(p) = load_pathway(state, &c.org_id, &next, version.as_deref()).await? else {
             tracing::warn!(conversation.id = %c.id, pathway.id = %next, "transfer target pathway not found");
             break;
         };
@@ -335,8 +335,8 @@ fn said(report: &TurnReport) -> Vec<String> {
         .collect()
 }
 
-/// The graph a conversation's pathway and version name, or `None` when it is gone.
-async fn load(
+/// The graph a pathway and version name, or `None` when either is gone.
+pub(crate) async fn load_pathway(
     state: &AppState,
     org_id: &str,
     pathway_id: &str,

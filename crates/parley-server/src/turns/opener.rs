@@ -13,11 +13,14 @@ use parley_domain::personas::ReplySource;
 use parley_store::{ReplyLookup, ReplyRequest, Resolution, VersionRef};
 use serde_json::{Map, Value};
 
-use super::TurnError;
+use super::{agent::load_pathway, TurnError};
 use crate::{
     api::{
         error::ApiError,
-        pathways::checks::{model_missing_at, pathway_not_found, version_not_found},
+        pathways::checks::{
+            model_missing_at, model_required, pathway_not_found, version_not_found,
+        },
+        personas::persona_not_found,
     },
     app::AppState,
     language_models::{CallOptions, LanguageModelExt},
@@ -55,11 +58,7 @@ pub async fn opener(
             return Err(ApiError::agent_number_not_found(to.agent_number))
         }
         ReplyLookup::PersonaNotFound => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "PERSONA_NOT_FOUND",
-                "persona_id is not one of this org's personas",
-            ))
+            return Err(persona_not_found(req.persona_id.unwrap_or_default()))
         }
     };
     match source {
@@ -83,6 +82,14 @@ pub async fn opener(
                     return Err(version_not_found(&pathway.pathway_id, &version))
                 }
             };
+            // Like a send with agent_message (`check_runs_without_model`): a later turn must
+            // not need the model this server lacks.
+            if state.language_model.is_none() {
+                let needs = graph.model_needs();
+                if !needs.is_empty() {
+                    return Err(model_required(&needs));
+                }
+            }
             let vars = to.request_data.cloned().unwrap_or_default();
             let mut s =
                 PathwayState::new(pathway.pathway_id.clone(), pathway.version.clone(), vars);
@@ -178,15 +185,10 @@ pub async fn check_runs_without_model(
     if state.language_model.is_some() {
         return Ok(());
     }
-    let version = VersionRef::parse(version.unwrap_or("production"));
-    if let Resolution::Found(r) = state
-        .store
-        .resolve_pathway_ref(org_id, pathway_id, &version)
-        .await?
-    {
-        let needs = parley_domain::pathways::Pathway::from_value(r.graph().clone()).model_needs();
+    if let Some(graph) = load_pathway(state, org_id, pathway_id, version).await? {
+        let needs = graph.model_needs();
         if !needs.is_empty() {
-            return Err(crate::api::pathways::checks::model_required(&needs));
+            return Err(model_required(&needs));
         }
     }
     Ok(())
