@@ -7,6 +7,7 @@
 pub mod capacity;
 pub mod channel;
 pub mod clock;
+pub mod conversation_record;
 pub mod js_json;
 pub mod message_status;
 pub mod number_config;

@@ -16,6 +16,7 @@ mod list;
 mod list_query;
 mod manage;
 pub(crate) mod pair;
+mod record;
 
 use parley_domain::timeouts::{TimeoutError, TimeoutSettings};
 use serde::{Deserialize, Serialize};
