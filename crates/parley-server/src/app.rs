@@ -15,7 +15,9 @@ use crate::{
     turns::TurnDriver,
     webhooks::Poster,
     workers::{batches::BatchRunner, dispatch::Dispatcher, jobs::JobRunner},
-    workers::{timers::TimerWorker, turns::TurnWorker, webhooks::WebhookWorker},
+    workers::{
+        endings::EndingWorker, timers::TimerWorker, turns::TurnWorker, webhooks::WebhookWorker,
+    },
 };
 
 /// What every handler gets. Cheap to clone.
@@ -52,6 +54,7 @@ pub struct App {
     pub webhooks: Arc<WebhookWorker>,
     pub timers: Arc<TimerWorker>,
     pub turn_worker: Arc<TurnWorker>,
+    pub endings: Arc<EndingWorker>,
 }
 
 /// What first start created, to print once.
@@ -158,6 +161,10 @@ impl App {
         };
         let turn_worker = Arc::new(TurnWorker {
             state: state.clone(),
+            owner: owner.clone(),
+        });
+        let endings = Arc::new(EndingWorker {
+            state: state.clone(),
             owner,
         });
         Self {
@@ -168,6 +175,7 @@ impl App {
             webhooks,
             timers,
             turn_worker,
+            endings,
         }
     }
 
@@ -226,6 +234,7 @@ impl App {
             workers.push(tokio::spawn(self.webhooks.clone().run(shutdown.clone())));
             workers.push(tokio::spawn(self.timers.clone().run(shutdown.clone())));
             workers.push(tokio::spawn(self.turn_worker.clone().run(shutdown.clone())));
+            workers.push(tokio::spawn(self.endings.clone().run(shutdown.clone())));
         }
         if self.state.config.batches.enabled {
             workers.push(tokio::spawn(

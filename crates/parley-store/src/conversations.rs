@@ -163,6 +163,17 @@ pub struct ConversationRow {
     /// The handoff request (JSON: `reason`, `actor`, `metadata`, `webhook`,
     /// `notify_number`); `None` when not handed off.
     pub handoff: Option<String>,
+    /// The end-of-conversation pipeline's results (migration 0014), `None` until it ran.
+    #[sqlx(default)]
+    pub summary: Option<String>,
+    /// `{name: value}` of the citation schemas' variables (JSON).
+    #[sqlx(default)]
+    pub citation_variables: Option<String>,
+    /// The outcome logs (JSON array).
+    #[sqlx(default)]
+    pub disposition_logs: Option<String>,
+    #[sqlx(default)]
+    pub disposition_tag: Option<String>,
 }
 
 impl ConversationRow {

@@ -15,6 +15,7 @@ mod batches;
 mod carrier;
 mod conversations;
 mod dispatch;
+mod endings;
 mod error;
 mod idempotency;
 mod jobs;
@@ -54,6 +55,7 @@ pub use conversations::{
 pub use dispatch::{
     Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
 };
+pub use endings::{EndingInputs, EndingResults, PendingEnding};
 pub use error::StoreError;
 pub use jobs::Job;
 pub use lifecycle::{EndOutcome, EndStatus};

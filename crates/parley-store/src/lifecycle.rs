@@ -4,7 +4,7 @@
 
 use sqlx::{Any, Transaction};
 
-use crate::{conversations::ConversationRow, webhooks, Dialect, Result, Store};
+use crate::{conversations::ConversationRow, Dialect, Result, Store};
 
 /// Why a conversation ended; also the `status` of its status webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,8 @@ pub enum EndOutcome {
 impl Store {
     /// Ends one of the org's conversations with `status`, in one transaction: marks it
     /// inactive with `ended_reason` and `ended_at` (and `timed_out_at` for a timeout),
-    /// cancels its pending timers and enqueues its one status webhook. A conversation that already ended is left as it is.
+    /// cancels its pending timers and queues its end-of-conversation pipeline
+    /// ([`crate::endings`]), which sends its one status webhook. A conversation that already ended is left as it is.
     pub async fn end_conversation(
         &self,
         org_id: &str,
@@ -100,7 +101,8 @@ pub(crate) async fn end_locked(
     .execute(&mut **tx)
     .await?;
     crate::timers::cancel(tx, &c.id).await?;
-    webhooks::enqueue_status(tx, &c.id, status.as_str(), None, now).await?;
+    // The status webhook waits for the summary, citations and outcomes (spec 7.6).
+    crate::endings::enqueue(tx, &c, status.as_str(), now).await?;
     let row = sqlx::query_as::<_, ConversationRow>("SELECT * FROM conversations WHERE id = $1")
         .bind(&c.id)
         .fetch_one(&mut **tx)

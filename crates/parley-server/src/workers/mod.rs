@@ -3,6 +3,7 @@
 
 pub mod batches;
 pub mod dispatch;
+pub mod endings;
 pub mod jobs;
 pub mod timers;
 pub mod turns;

@@ -272,7 +272,8 @@ impl TestApp {
             let hooks = self.app.webhooks.run_once().await.unwrap();
             let timers = self.app.timers.run_once().await.unwrap();
             let turns = self.app.turn_worker.run_once().await.unwrap();
-            if chunks == 0 && sent == 0 && jobs == 0 && hooks == 0 && timers == 0 && turns == 0 {
+            let endings = self.app.endings.run_once().await.unwrap();
+            if [chunks, sent, jobs, hooks, timers, turns, endings] == [0; 7] {
                 break;
             }
         }

@@ -158,11 +158,18 @@ pub(crate) fn status_body(
         "concatenated_transcript".into(),
         json!(transcript.join("\n")),
     );
-    // Post-conversation analytics (summary, citations, outcomes) are not built yet: their
-    // fields are present and empty, as Bland sends them when none are configured.
-    m.insert("summary".into(), Value::Null);
-    m.insert("citations".into(), json!({}));
-    m.insert("dispositions".into(), json!([]));
+    // The end-of-conversation pipeline's results; empty (as Bland sends them when nothing
+    // is configured) until it ran.
+    m.insert("summary".into(), json!(c.summary));
+    m.insert(
+        "citations".into(),
+        parse_json(c.citation_variables.clone()).unwrap_or(json!({})),
+    );
+    m.insert(
+        "dispositions".into(),
+        parse_json(c.disposition_logs.clone()).unwrap_or(json!([])),
+    );
+    m.insert("disposition_tag".into(), json!(c.disposition_tag));
     m.insert("created_at".into(), json!(iso8601_ms(now)));
     Value::Object(m)
 }

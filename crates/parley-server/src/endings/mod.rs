@@ -1,0 +1,36 @@
+//! The end-of-conversation pipeline (spec 7.6): summary, then citations, then outcomes, each
+//! reading what the step before produced. The worker (`workers::endings`) stores the
+//! results and sends the one status webhook in a single transaction; this module only
+//! computes them and says whether a failure is worth another attempt.
+
+mod summary;
+
+use parley_store::{EndingInputs, EndingResults};
+
+use crate::app::AppState;
+
+/// What the steps produced, and whether one of them failed in a way that may pass if the
+/// whole ending is tried again later (a model timeout, a 5xx).
+#[derive(Debug, Default)]
+pub struct Computed {
+    pub results: EndingResults,
+    pub retryable_failure: bool,
+}
+
+/// Runs the configured steps over `inputs`. `final_attempt`: no retry will follow, so
+/// record failures as they are instead of asking for one.
+pub async fn compute(state: &AppState, inputs: &EndingInputs, final_attempt: bool) -> Computed {
+    let mut out = Computed::default();
+    let mut record = inputs.record.clone();
+    if let Some(prompt) = &inputs.summary_prompt {
+        match summary::summarize(state.language_model.as_deref(), prompt, &record).await {
+            Ok(s) => out.results.summary = Some(s),
+            Err(e) => {
+                out.retryable_failure |= e.is_retryable() && !final_attempt;
+                tracing::warn!(conversation.id = %record.conversation_id, error = %e, "summary failed");
+            }
+        }
+        record.summary = out.results.summary.clone();
+    }
+    out
+}
