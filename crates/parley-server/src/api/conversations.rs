@@ -109,6 +109,11 @@ pub struct ConversationOut {
 
 impl ConversationOut {
     pub fn new(c: ConversationRow, inbound_id: Option<i64>, messages: Vec<MessageRow>) -> Self {
+        let citation_variables = c.json(&c.citation_variables);
+        let disposition_logs = c
+            .json(&c.disposition_logs)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
         Self {
             user_id: c.org_id.clone(),
             inbound_id,
@@ -129,13 +134,13 @@ impl ConversationOut {
             timed_out_at: c.timed_out_at.map(iso8601_ms),
             is_active: c.is_active != 0,
             effective_channel: c.channel,
-            summary: None,
-            citation_variables: None,
-            disposition_tag: None,
+            summary: c.summary,
+            citation_variables,
+            disposition_tag: c.disposition_tag,
             last_message_at: c.last_message_at.map(iso8601_ms),
             message_count: c.message_count,
             messages: messages.into_iter().map(MessageOut::from).collect(),
-            disposition_logs: Vec::new(),
+            disposition_logs,
         }
     }
 }

@@ -24,6 +24,7 @@ mod conversations_pairs;
 mod cross_org;
 mod cross_org_matrix;
 mod dispatch;
+mod endings;
 mod fake_model;
 mod handoff;
 mod idempotency;

@@ -73,11 +73,11 @@ pub struct ConversationListItem {
     /// Older name of `last_message_at`.
     pub last_message_timestamp: Option<String>,
     pub timed_out_at: Option<String>,
-    /// `[{name, color}]` of pathway tags visited (pathways are not built yet: always empty).
+    /// `[{name, color}]` of the tagged pathway nodes visited, in first-visit order.
     #[schema(value_type = Vec<Object>)]
     pub pathway_tags: Vec<Value>,
     pub effective_channel: String,
-    /// Filled by post-conversation processing (not built yet).
+    /// Filled by the end-of-conversation pipeline (`summary_prompt`); null until it ran.
     pub summary: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub citation_variables: Option<Value>,
@@ -111,9 +111,11 @@ impl From<ListedConversation> for ConversationListItem {
             timed_out_at: c.timed_out_at.map(iso8601_ms),
             pathway_tags,
             effective_channel: c.channel,
-            summary: None,
-            citation_variables: None,
-            disposition_tag: None,
+            summary: c.summary,
+            citation_variables: c
+                .citation_variables
+                .and_then(|t| serde_json::from_str(&t).ok()),
+            disposition_tag: c.disposition_tag,
         }
     }
 }
