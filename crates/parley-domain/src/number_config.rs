@@ -126,6 +126,10 @@ number_config! {
     citation_schema_ids: Vec<String>,
     /// Legacy (`/v1/sms/update`): messages containing one of these get no AI reply.
     ignore_keywords: Vec<String>,
+    /// Parley: the answer to a message that is only HELP (or INFO, AYUDA, AIDE, AJUDA). Sent
+    /// even to a user who opted out, without an agent turn. Unset: HELP is an ordinary
+    /// message (and a carrier's own HELP handling, such as Twilio's, answers it).
+    help_message: String,
 }
 
 impl NumberConfig {

@@ -10,7 +10,7 @@ pub(crate) mod bulk;
 mod create;
 mod filter_sql;
 pub(crate) mod handoff;
-mod inbound;
+pub(crate) mod inbound;
 mod keyset;
 mod list;
 mod list_query;
@@ -345,7 +345,7 @@ pub(crate) async fn insert_inbound(
 }
 
 impl InboundMessage {
-    fn pair(&self) -> Pair<'_> {
+    pub(crate) fn pair(&self) -> Pair<'_> {
         Pair {
             org_id: &self.org_id,
             agent_number: &self.agent_number,

@@ -57,6 +57,9 @@ pub struct Claimed {
     pub created_at: i64,
     /// Set when a carrier callback already named the message (the send's answer was lost).
     pub provider_sid: Option<String>,
+    /// Why Parley queued it itself (`warning`, `timeout`, `help`); `None` for sends and turns.
+    #[sqlx(default)]
+    pub purpose: Option<String>,
     /// The sending number's pool, when it sends through a messaging service.
     pub messaging_service_sid: Option<String>,
     /// The configured carrier account the sending number uses, if it names one.
@@ -147,7 +150,7 @@ impl Store {
             let sql = format!(
                 "SELECT m.id, m.org_id, m.conversation_id, m.from_number, m.to_number, m.body, m.channel, m.segments, \
                  m.content_sid, m.content_variables, m.attempts + 1 AS attempts, m.priority AS scheduled_at, n.carrier, \
-                 m.error_code AS previous_error, m.created_at, m.provider_sid, n.messaging_service_sid, n.carrier_account \
+                 m.error_code AS previous_error, m.created_at, m.provider_sid, m.purpose, n.messaging_service_sid, n.carrier_account \
                  FROM messages m JOIN numbers n ON n.phone_number = m.from_number \
                  WHERE m.from_number = $1 AND m.status = 'queued' AND m.next_attempt_at <= $2 \
                  AND (m.lease_until IS NULL OR m.lease_until < $2) \

@@ -17,6 +17,7 @@ mod conversations;
 mod dispatch;
 mod endings;
 mod error;
+mod help_keyword;
 mod idempotency;
 mod jobs;
 mod lifecycle;
@@ -57,6 +58,7 @@ pub use dispatch::{
 };
 pub use endings::{EndingInputs, EndingResults, PendingEnding};
 pub use error::StoreError;
+pub use help_keyword::HELP_PURPOSE;
 pub use jobs::Job;
 pub use lifecycle::{EndOutcome, EndStatus};
 pub use number_configs::{ConfigUpdate, NumberOverview};

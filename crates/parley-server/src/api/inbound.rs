@@ -1,7 +1,8 @@
 //! What happens to a user's message, whichever carrier brought it (the sandbox handset,
 //! Twilio): a STOP-style keyword opts the user out (stored, webhooked, conversation ended
 //! `blacklisted`, user suppressed, in one transaction); a START-style keyword from a
-//! suppressed user opts them back in; anything else goes through the decision procedure
+//! suppressed user opts them back in; HELP is answered with the number's `help_message`
+//! when it has one (even to an opted-out user, without a turn); anything else goes through the decision procedure
 //! (spec 7.3, `parley_store::ReplyDecision`), which stores it and says whether the agent
 //! should answer.
 
@@ -30,7 +31,19 @@ async fn store(
     media: Option<&serde_json::Value>,
 ) -> parley_store::Result<InboundOutcome> {
     let store = &state.store;
-    let action = match opt_out::classify(&m.body) {
+    let keyword = opt_out::classify(&m.body);
+    if keyword == Some(Keyword::Help) {
+        if let Some(answer) = store
+            .help_message(&m.org_id, &m.agent_number, &m.channel)
+            .await?
+        {
+            metrics::counter!("parley_opt_keywords_total", "kind" => "help").increment(1);
+            let stored = store.record_inbound_help(m, media, &answer).await?;
+            state.dispatch_wake.notify_one();
+            return Ok(stored);
+        }
+    }
+    let action = match keyword {
         Some(Keyword::OptOut) => Some(InboundKeyword::OptOut),
         // "YES" from a user who never opted out is an ordinary answer.
         Some(Keyword::OptIn)

@@ -47,6 +47,8 @@ pub struct NumberConfigOut {
     pub citation_schema_ids: Option<Vec<String>>,
     /// Legacy `/v1/sms/update`: messages containing one of these get no AI reply.
     pub ignore_keywords: Option<Vec<String>>,
+    /// Parley: the answer to a whole-message HELP; null: HELP is an ordinary message.
+    pub help_message: Option<String>,
 }
 
 impl From<&NumberConfig> for NumberConfigOut {
@@ -72,6 +74,7 @@ impl From<&NumberConfig> for NumberConfigOut {
             disposition_ids: c.disposition_ids.clone(),
             citation_schema_ids: c.citation_schema_ids.clone(),
             ignore_keywords: c.ignore_keywords.clone(),
+            help_message: c.help_message.clone(),
         }
     }
 }

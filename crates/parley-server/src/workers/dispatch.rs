@@ -141,11 +141,17 @@ impl Dispatcher {
                 status: MessageStatus::Failed,
                 error_code: Some("CARRIER_NOT_CONFIGURED".into()),
             },
-            // Queued before the user opted out: it must not go out now.
-            Some(_) if self.suppressed(&c).await => DeliveryResult::Failed {
-                status: MessageStatus::Failed,
-                error_code: Some("RECIPIENT_OPTED_OUT".into()),
-            },
+            // Queued before the user opted out: it must not go out now. A HELP answer is
+            // the exception: carriers want HELP answered whatever the opt-out state.
+            Some(_)
+                if c.purpose.as_deref() != Some(parley_store::HELP_PURPOSE)
+                    && self.suppressed(&c).await =>
+            {
+                DeliveryResult::Failed {
+                    status: MessageStatus::Failed,
+                    error_code: Some("RECIPIENT_OPTED_OUT".into()),
+                }
+            }
             Some(_) if !self.whatsapp_allowed(&c).await => DeliveryResult::Failed {
                 status: MessageStatus::Failed,
                 error_code: Some(whatsapp::TEMPLATE_REQUIRED.into()),

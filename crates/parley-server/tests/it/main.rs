@@ -27,6 +27,7 @@ mod dispatch;
 mod endings;
 mod fake_model;
 mod handoff;
+mod help_keyword;
 mod idempotency;
 mod inbound;
 mod language_model;

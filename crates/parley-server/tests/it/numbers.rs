@@ -20,7 +20,8 @@ fn defaults() -> Value {
         "messaging_service_sid": null, "objective": "Chat with the user", "tools": [],
         "temperature": 0.0, "pathway_id": null, "pathway_version": null, "start_node_id": null,
         "restart_after_end_call": true, "timezone": null, "summary_prompt": null,
-        "disposition_ids": null, "citation_schema_ids": null, "ignore_keywords": null
+        "disposition_ids": null, "citation_schema_ids": null, "ignore_keywords": null,
+        "help_message": null
     })
 }
 

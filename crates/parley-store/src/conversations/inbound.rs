@@ -43,6 +43,8 @@ pub enum ReplyDecision {
     OptedIn,
     /// The text contains one of the number's `ignore_keywords`.
     IgnoredKeyword,
+    /// A HELP keyword, answered with the number's `help_message` instead of a turn.
+    Help,
 }
 
 impl ReplyDecision {
@@ -56,6 +58,7 @@ impl ReplyDecision {
             Self::OptedOut => "opted_out",
             Self::OptedIn => "opted_in",
             Self::IgnoredKeyword => "ignored_keyword",
+            Self::Help => "help",
         }
     }
 
@@ -106,7 +109,7 @@ async fn number_rules(tx: &mut Transaction<'_, Any>, m: &InboundMessage) -> Resu
 /// The pair's active conversation, else its most recently created one, locked (on
 /// PostgreSQL; SQLite has one writer) so that a handoff or an end racing this message is
 /// either seen by the decision or waits for it.
-async fn latest_conversation(
+pub(crate) async fn latest_conversation(
     tx: &mut Transaction<'_, Any>,
     dialect: Dialect,
     p: &Pair<'_>,

@@ -95,6 +95,11 @@ pub struct UpdateNumberIn {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub citation_schema_ids: Patch<Vec<String>>,
+    /// Parley: the answer to a whole-message HELP (sent even to opted-out users, no agent
+    /// turn); `null` clears it and HELP becomes an ordinary message.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub help_message: Patch<String>,
     /// Parley: the persona answering on this number (the same link as
     /// `/v1/personas/{id}/inbound/attach`); `null` detaches it. Must be one of the org's
     /// personas, else `PERSONA_NOT_FOUND`.
@@ -192,6 +197,7 @@ pub async fn update_number(
             .citation_schema_ids
             .try_map(|ids| non_blank_ids("citation_schema_ids", ids))?,
         ignore_keywords: Patch::Absent,
+        help_message: b.help_message.try_map(check_help_message)?,
     };
     let config = apply_patch(
         &state,
@@ -327,6 +333,18 @@ fn check_messaging_service_sid(sid: String) -> Result<String, ApiError> {
 /// Accepts what an IANA zone name looks like (`UTC`, `America/New_York`, `Etc/GMT+5`).
 /// Without a zone database we cannot know every name, but a typo'd shape (spaces, empty
 /// parts, an offset like `+02:00`) is refused early.
+/// A help answer is sent as is, so it must be a message the send API would accept.
+fn check_help_message(text: String) -> Result<String, ApiError> {
+    let chars = text.chars().count();
+    if text.trim().is_empty() || chars > crate::api::send::MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(format!(
+            "help_message must be 1 to {} characters",
+            crate::api::send::MAX_MESSAGE_CHARS
+        )));
+    }
+    Ok(text)
+}
+
 fn check_timezone(tz: String) -> Result<String, ApiError> {
     let part_ok = |p: &str| {
         !p.is_empty()
