@@ -1,31 +1,19 @@
 use clap::Parser;
 
+/// jemalloc is the whole process's `malloc` (the `unprefixed_malloc_on_supported_platforms`
+/// feature), so SQLite's page caches and statements use it too. With glibc's malloc a
+/// 1,000,000-row batch peaked at 181 MB of RSS against 80 MB at 100,000 rows, while the
+/// live heap (heaptrack) stayed near 65 MB: glibc's per-thread arenas (a thread per SQLite
+/// connection) kept what they once held. jemalloc's size classes and decay return it
+/// (docs/BENCHMARKS.md, batches).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> anyhow::Result<()> {
-    limit_malloc_arenas();
     let cli = parley_server::cli::Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(parley_server::cli::run(cli))
 }
-
-/// glibc gives each thread that contends for the heap an arena of its own, up to eight per
-/// core, and keeps what an arena once held. Parley runs a thread per SQLite connection
-/// besides tokio's workers; heap profiles (heaptrack) of a large batch show a live heap
-/// bounded by SQLite's page caches, yet with the default arenas a 1,000,000-row batch
-/// peaked at 287 MB of RSS, and at 165 MB with two (docs/BENCHMARKS.md, batches). An
-/// operator's own `MALLOC_ARENA_MAX` wins.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn limit_malloc_arenas() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets an allocator tunable; it is called before any other
-        // thread exists, as glibc requires for M_ARENA_MAX to apply to all of them.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}

@@ -212,34 +212,40 @@ impl Store {
         .await?)
     }
 
+    /// The batch's messages by state, in one pass over its rows. One aggregate row rather
+    /// than `GROUP BY status`: SQLite groups by sorting, and sorting a million-row batch
+    /// (in memory, `temp_store = MEMORY`) on every status poll put 80 MB spikes on the
+    /// server's RSS.
     pub async fn batch_message_counts(&self, batch_id: &str) -> Result<BatchMessageCounts> {
-        let rows = sqlx::query(&format!(
-            "SELECT status, CAST(CASE WHEN error_code = '{BATCH_CANCELLED}' THEN 1 ELSE 0 END AS BIGINT) AS cancelled, \
-             COUNT(*) AS n, CAST(COALESCE(SUM(segments), 0) AS BIGINT) AS s \
-             FROM messages WHERE batch_id = $1 GROUP BY status, \
-             CASE WHEN error_code = '{BATCH_CANCELLED}' THEN 1 ELSE 0 END"
-        ))
-        .bind(batch_id)
-        .fetch_all(&self.reader)
-        .await?;
-        let mut c = BatchMessageCounts::default();
-        for r in rows {
-            let status: Option<String> = r.try_get("status")?;
-            let n: i64 = r.try_get("n")?;
-            if r.try_get::<i64, _>("cancelled")? == 1 {
-                c.cancelled += n;
-                continue;
-            }
-            match status.as_deref() {
-                Some("queued") => {
-                    c.queued += n;
-                    c.queued_segments += r.try_get::<i64, _>("s")?;
-                }
-                Some("sent") | Some("sending") => c.sent += n,
-                Some("delivered") | Some("read") => c.delivered += n,
-                _ => c.failed += n,
-            }
-        }
+        let cancelled = format!("COALESCE(error_code, '') = '{BATCH_CANCELLED}'");
+        let live = format!("NOT ({cancelled})");
+        let count = |cond: &str| {
+            format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+        };
+        let sql = format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS total, {} AS cancelled, {} AS queued, \
+             CAST(COALESCE(SUM(CASE WHEN {live} AND status = 'queued' THEN segments ELSE 0 END), 0) AS BIGINT) AS queued_segments, \
+             {} AS sent, {} AS delivered FROM messages WHERE batch_id = $1",
+            count(&cancelled),
+            count(&format!("{live} AND status = 'queued'")),
+            count(&format!("{live} AND status IN ('sent', 'sending')")),
+            count(&format!("{live} AND status IN ('delivered', 'read')")),
+        );
+        let r = sqlx::query(&sql)
+            .bind(batch_id)
+            .fetch_one(&self.reader)
+            .await?;
+        let get = |name: &str| r.try_get::<i64, _>(name);
+        let mut c = BatchMessageCounts {
+            cancelled: get("cancelled")?,
+            queued: get("queued")?,
+            queued_segments: get("queued_segments")?,
+            sent: get("sent")?,
+            delivered: get("delivered")?,
+            ..Default::default()
+        };
+        // Everything else (failed, undelivered, a status this version does not know).
+        c.failed = get("total")? - c.cancelled - c.queued - c.sent - c.delivered;
         Ok(c)
     }
 

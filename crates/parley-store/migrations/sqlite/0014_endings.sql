@@ -20,6 +20,6 @@ CREATE INDEX conversation_endings_due ON conversation_endings(run_at);
 ALTER TABLE conversations ADD COLUMN summary TEXT;
 -- `{name: value}` of the citation schemas' variables.
 ALTER TABLE conversations ADD COLUMN citation_variables TEXT;
--- `[{disposition_id, name, version, status, result, tag, exec_time, error}]`.
+-- `[{disposition_id, name, snippet_version, status, result, tag, exec_time, error}]`.
 ALTER TABLE conversations ADD COLUMN disposition_logs TEXT;
 ALTER TABLE conversations ADD COLUMN disposition_tag TEXT;

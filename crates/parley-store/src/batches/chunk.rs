@@ -109,6 +109,15 @@ impl Store {
     }
 }
 
+/// Whether a statement of `rows` rows goes into the connection's prepared-statement cache.
+/// Only full-size ones do: every other size is a different statement text, and a 500-row
+/// statement compiles to over a megabyte, so caching each remainder size grew the writer by
+/// 100+ MB over a million-row batch (sqlx keeps 100 per connection) and evicted the small
+/// statements worth keeping.
+fn cacheable(rows: usize) -> bool {
+    rows == ROWS_PER_STATEMENT
+}
+
 /// Finds or creates each recipient's active conversation; returns them by user number.
 async fn open_conversations(
     tx: &mut Transaction<'_, Any>,
@@ -129,6 +138,7 @@ async fn open_conversations(
             p.repeat("?", part.len())
         );
         let mut q = sqlx::query_as::<_, ConversationRow>(&sql)
+            .persistent(cacheable(part.len()))
             .bind(&c.org_id)
             .bind(&c.agent_number)
             .bind(&c.channel);
@@ -185,7 +195,7 @@ async fn open_conversations(
                 part.len()
             )
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(cacheable(part.len()));
         for r in part {
             let id = uuid::Uuid::now_v7().to_string();
             ids.insert(r.user_number.clone(), id.clone());
@@ -239,7 +249,7 @@ async fn insert_messages(
                 part.len()
             )
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(cacheable(part.len()));
         for r in part {
             let conversation = conversation_ids
                 .get(&r.user_number)
@@ -275,7 +285,7 @@ async fn insert_skips(tx: &mut Transaction<'_, Any>, d: Dialect, c: &BatchChunk)
             "INSERT INTO batch_errors (batch_id, row_number, phone_number, reason) VALUES {}",
             p.repeat("(?, ?, ?, ?)", part.len())
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(cacheable(part.len()));
         for s in part {
             q = q
                 .bind(&c.batch_id)
