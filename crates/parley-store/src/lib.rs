@@ -15,6 +15,7 @@ mod batches;
 mod carrier;
 mod conversations;
 mod dispatch;
+mod dispositions;
 mod error;
 mod idempotency;
 mod jobs;
@@ -53,6 +54,9 @@ pub use conversations::{
 };
 pub use dispatch::{
     Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
+};
+pub use dispositions::{
+    DispositionDelete, DispositionLookup, DispositionRow, DispositionVersion, VersionWrite,
 };
 pub use error::StoreError;
 pub use jobs::Job;
