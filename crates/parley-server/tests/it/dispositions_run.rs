@@ -138,6 +138,23 @@ async fn an_inline_record_runs_without_a_conversation(b: Backend) {
         silent["result"],
         json!({"outcome": "no_reply", "replies": 0, "patient": "Bo", "vip": false})
     );
+    // The example of docs/API.md, "Dispositions".
+    let documented = log(
+        &app,
+        &id,
+        json!({"record": {"transcript": [
+            {"speaker": "AGENT", "text": "Hi Ada, reply C to confirm or R to reschedule"},
+            {"speaker": "USER", "text": "Can we do another day?"}],
+            "variables": {"name": "Ada"}, "metadata": {"tier": "gold"}}}),
+    )
+    .await;
+    assert_eq!(
+        (documented["result"].clone(), documented["tag"].clone()),
+        (
+            json!({"outcome": "reschedule", "replies": 1, "patient": "Ada", "vip": true}),
+            json!("reschedule")
+        )
+    );
     // Bland's message shape (`sender`, `message`) is read too; tags are checked first.
     let tagged = log(
         &app,
