@@ -23,7 +23,7 @@ fn record() -> ConversationRecord {
             line(4, Speaker::User, "THANKS!"),
         ],
         variables: json!({"name": "Ada", "age": "42", "slots": ["mon", "thu"], "vip": true,
-                          "addr": {"city": "Lyon"}, "blank": "  ", "n": 7})
+                          "addr": {"city": "Lyon"}, "blank": "  ", "n": 7, "flag": " TRUE "})
         .as_object()
         .unwrap()
         .clone(),
@@ -181,6 +181,13 @@ fn logic_and_cases_short_circuit_in_order() {
     assert!(!holds(json!({"all": [true, false]})));
     assert!(holds(json!({"any": [false, {"var": "vip"}]})));
     assert!(holds(json!({"not": {"var": "missing"}})));
+    // Read values hold only when they are true or the text "true".
+    assert!(holds(json!({"all": [{"var": "vip"}, {"var": "flag"}]})));
+    assert!(
+        holds(json!({"not": {"var": "name"}})),
+        "other text does not hold"
+    );
+    assert!(holds(json!({"not": {"var": "n"}})), "numbers do not hold");
     let first = json!({"cases": [{"when": true, "then": "a"}, {"when": true, "then": "b"}]});
     assert_eq!(value("string", first), json!("a"));
     let none = json!({"cases": [{"when": false, "then": "a"}]});
@@ -354,7 +361,13 @@ fn the_conversation_tag_is_the_first_complete_log_with_a_tag() {
         disposition_tag(&[failed.clone(), untagged.clone(), tagged]),
         Some("Ada".into())
     );
-    assert_eq!(disposition_tag(&[failed, untagged]), None);
+    assert_eq!(disposition_tag(&[failed.clone(), untagged]), None);
+    // Only successful runs tag the conversation, whatever a failed log carries.
+    let odd = DispositionLog {
+        tag: Some("stale".into()),
+        ..failed
+    };
+    assert_eq!(disposition_tag(&[odd]), None);
     let wire =
         serde_json::to_value(DispositionLog::error("d1", Some("n"), Some(2), "boom", 5)).unwrap();
     assert_eq!(

@@ -78,8 +78,11 @@ fn check_definition(state: &AppState, definition: &Value) -> Result<Value, ApiEr
             StatusCode::BAD_REQUEST,
             "MODEL_REQUIRED",
             format!(
-                "{} asks the language model and none is configured (set language_model.base_url)",
-                named.join(", ")
+                "model field{} {} need{} a language model and none is configured \
+                 (set language_model.base_url)",
+                if named.len() == 1 { "" } else { "s" },
+                named.join(", "),
+                if named.len() == 1 { "s" } else { "" },
             ),
         )
         .with_details(json!({ "fields": fields })));

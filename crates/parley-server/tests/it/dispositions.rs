@@ -236,7 +236,10 @@ async fn model_fields_need_a_configured_model(b: Backend) {
         .post("/v1/dispositions", &app.key, &with_model_field())
         .await;
     let message = assert_error(&got, 400, "MODEL_REQUIRED");
-    assert!(message.contains("fields[4] (\"mood\")"), "{message}");
+    assert!(
+        message.starts_with("model field fields[4] (\"mood\") needs a language model"),
+        "{message}"
+    );
     assert_eq!(
         got.1["errors"][0]["details"]["fields"],
         json!([{"path": "fields[4]", "name": "mood"}])
