@@ -3,12 +3,13 @@
 //!
 //! ```ignore
 //! let plan = store.current_disposition_versions(org_id, &disposition_ids).await?;
-//! let logs = dispositions::run(&plan, &record, state.language_model.as_deref(), &RunOptions::default()).await;
-//! let tag = dispositions::disposition_tag(&logs);
+//! let ran = dispositions::run(&plan, &record, state.language_model.as_deref(), &RunOptions::default()).await;
+//! if ran.retryable_failure && !final_attempt { /* try the ending again later */ }
+//! let tag = dispositions::disposition_tag(&ran.logs);
 //! ```
 //!
 //! [`run`] never fails and never panics: one [`DispositionLog`] per entry of the plan, in its
-//! order. An id that named nothing, a stored definition that no longer checks, a model field
+//! order, and whether a failure among them may pass on another attempt. An id that named nothing, a stored definition that no longer checks, a model field
 //! on a server without a model, and a model that fails or answers badly each give that
 //! disposition an `ERROR` log (with `result: null`) and leave the others alone. Rule fields
 //! need no model; all model fields of one disposition are asked in one call. Dispositions
@@ -36,33 +37,55 @@ pub struct RunOptions {
     pub model_timeout: Option<Duration>,
 }
 
-/// One log per entry of `plan` (from [`parley_store::Store::current_disposition_versions`]),
-/// in order. `model` is the server's language model, `None` when none is configured.
+/// What [`run`] produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispositionRun {
+    /// One per entry of the plan, in its order.
+    pub logs: Vec<DispositionLog>,
+    /// A model call failed in a way another attempt may fix (timeout, rate limit, 5xx,
+    /// connection; [`crate::language_models::ModelError::is_retryable`]). Its log is an
+    /// `ERROR` like any other: the caller decides whether to store the logs or try later.
+    pub retryable_failure: bool,
+}
+
+/// Runs each entry of `plan` (from [`parley_store::Store::current_disposition_versions`])
+/// over `record`, in order. `model` is the server's language model, `None` when none is
+/// configured.
 pub async fn run(
     plan: &[DispositionLookup],
     record: &ConversationRecord,
     model: Option<&dyn LanguageModel>,
     opts: &RunOptions,
-) -> Vec<DispositionLog> {
-    let mut logs = Vec::with_capacity(plan.len());
+) -> DispositionRun {
+    let mut out = DispositionRun {
+        logs: Vec::with_capacity(plan.len()),
+        retryable_failure: false,
+    };
     for entry in plan {
-        logs.push(match entry {
-            DispositionLookup::Found(v) => run_one(v, record, model, opts).await,
+        let log = match entry {
+            DispositionLookup::Found(v) => {
+                let (log, retryable) = run_one(v, record, model, opts).await;
+                out.retryable_failure |= retryable;
+                log
+            }
             DispositionLookup::NotFound(id) => {
+                tracing::warn!(disposition.id = %id, "disposition run failed: no such disposition");
                 DispositionLog::error(id, None, None, format!("disposition {id} not found"), 0)
             }
-        });
+        };
+        out.logs.push(log);
     }
-    logs
+    out
 }
 
-/// Runs one version of a definition over `record`.
-pub async fn run_one(
+/// One version of a definition over `record`, and whether its failure (if any) may pass
+/// on another attempt.
+async fn run_one(
     def: &DispositionVersion,
     record: &ConversationRecord,
     model: Option<&dyn LanguageModel>,
     opts: &RunOptions,
-) -> DispositionLog {
+) -> (DispositionLog, bool) {
     let started = Instant::now();
     let id = def.disposition_id.as_str();
     let failed = |name: Option<&str>, error: String| {
@@ -77,7 +100,7 @@ pub async fn run_one(
                 "the stored definition does not check: {}",
                 listed.join("; ")
             );
-            return failed(def.definition["name"].as_str(), error);
+            return (failed(def.definition["name"].as_str(), error), false);
         }
     };
     let name = Some(parsed.name.as_str());
@@ -91,7 +114,7 @@ pub async fn run_one(
                 fields.join(", "),
                 if fields.len() == 1 { "s" } else { "" },
             );
-            return failed(name, error);
+            return (failed(name, error), false);
         };
         let specs: Vec<FieldSpec> = parsed
             .model_fields()
@@ -107,15 +130,14 @@ pub async fn run_one(
         match model.extract(&specs, &transcript_of(record), &call).await {
             Ok(values) => model_values = values,
             Err(e) => {
-                return failed(
-                    name,
-                    format!("the language model failed ({}): {e}", e.code()),
-                )
+                let error = format!("the language model failed ({}): {e}", e.code());
+                return (failed(name, error), e.is_retryable());
             }
         }
     }
     let result = parsed.evaluate(record, &model_values);
-    DispositionLog::complete(id, def.version, &parsed, result, elapsed_ms(started))
+    let log = DispositionLog::complete(id, def.version, &parsed, result, elapsed_ms(started));
+    (log, false)
 }
 
 /// What the model is asked for a field of this type. `FieldKind` has no number kind yet, so

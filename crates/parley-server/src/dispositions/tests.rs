@@ -81,7 +81,9 @@ async fn every_entry_gets_a_log_in_order_and_missing_ids_are_named() {
         DispositionLookup::NotFound("nope".into()),
         version("d3", json!({"name": "Broken", "fields": []})),
     ];
-    let logs = run(&plan, &record(), None, &RunOptions::default()).await;
+    let ran = run(&plan, &record(), None, &RunOptions::default()).await;
+    assert!(!ran.retryable_failure);
+    let logs = ran.logs;
     let wire: Vec<Value> = logs
         .iter()
         .map(|l| serde_json::to_value(l).unwrap())
@@ -110,22 +112,27 @@ async fn every_entry_gets_a_log_in_order_and_missing_ids_are_named() {
     assert_eq!(disposition_tag(&logs).as_deref(), Some("confirmed"));
 }
 
+/// Runs `mixed()` as version 3 of `d1` with `model`.
+async fn run_mixed(model: Option<&dyn LanguageModel>) -> DispositionRun {
+    let plan = [version("d1", mixed())];
+    run(&plan, &record(), model, &RunOptions::default()).await
+}
+
 #[tokio::test]
 async fn model_fields_are_asked_in_one_call_with_the_transcript() {
     let model = Scripted::new(Ok(r#"{"mood": "thrilled", "people": "4", "extra": 1}"#));
-    let logs = run(
-        &[version("d1", mixed())],
-        &record(),
-        Some(&model),
-        &RunOptions::default(),
-    )
-    .await;
-    assert_eq!(logs[0].status, LogStatus::Complete, "{:?}", logs[0]);
+    let ran = run_mixed(Some(&model)).await;
+    let log = &ran.logs[0];
     assert_eq!(
-        Value::Object(logs[0].result.clone().unwrap()),
+        (log.status, ran.retryable_failure),
+        (LogStatus::Complete, false),
+        "{log:?}"
+    );
+    assert_eq!(
+        Value::Object(log.result.clone().unwrap()),
         json!({"confirmed": true, "mood": "thrilled", "people": 4})
     );
-    assert_eq!(logs[0].tag.as_deref(), Some("thrilled"));
+    assert_eq!(log.tag.as_deref(), Some("thrilled"));
     let seen = model.seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     let prompt = &seen[0].messages[0].content;
@@ -145,51 +152,36 @@ async fn model_fields_are_asked_in_one_call_with_the_transcript() {
 
 #[tokio::test]
 async fn no_model_or_a_failing_model_gives_an_error_log_not_a_panic() {
-    let logs = run(
-        &[version("d1", mixed())],
-        &record(),
-        None,
-        &RunOptions::default(),
-    )
-    .await;
-    assert_eq!(logs[0].status, LogStatus::Error);
-    assert_eq!(logs[0].result, None);
+    let ran = run_mixed(None).await;
+    let log = &ran.logs[0];
+    assert_eq!((log.status, &log.result), (LogStatus::Error, &None));
     assert_eq!(
-        logs[0].error.as_deref(),
+        log.error.as_deref(),
         Some("fields mood, people need a language model and none is configured (set language_model.base_url)")
     );
+    assert!(!ran.retryable_failure, "no model stays no model on a retry");
+
     let down = Scripted::new(Err(ModelError::Unavailable {
         status: 503,
         message: "busy".into(),
     }));
-    let logs = run(
-        &[version("d1", mixed())],
-        &record(),
-        Some(&down),
-        &RunOptions::default(),
-    )
-    .await;
+    let ran = run_mixed(Some(&down)).await;
+    let log = &ran.logs[0];
     assert_eq!(
-        (logs[0].status, logs[0].snippet_version),
+        (log.status, log.snippet_version),
         (LogStatus::Error, Some(3))
     );
-    assert!(logs[0]
-        .error
-        .as_deref()
-        .unwrap()
-        .starts_with("the language model failed (UNAVAILABLE)"));
-    let prose = Scripted::new(Ok("I think they are happy"));
-    let logs = run(
-        &[version("d1", mixed())],
-        &record(),
-        Some(&prose),
-        &RunOptions::default(),
-    )
-    .await;
+    let error = log.error.as_deref().unwrap();
     assert!(
-        logs[0].error.as_deref().unwrap().contains("MALFORMED"),
-        "{:?}",
-        logs[0]
+        error.starts_with("the language model failed (UNAVAILABLE)"),
+        "{error}"
     );
-    assert_eq!(disposition_tag(&logs), None);
+    assert!(ran.retryable_failure, "a 503 may pass later");
+
+    let prose = Scripted::new(Ok("I think they are happy"));
+    let ran = run_mixed(Some(&prose)).await;
+    let error = ran.logs[0].error.as_deref().unwrap();
+    assert!(error.contains("MALFORMED"), "{error}");
+    assert!(!ran.retryable_failure, "a malformed answer is final");
+    assert_eq!(disposition_tag(&ran.logs), None);
 }

@@ -162,8 +162,8 @@ pub async fn test_disposition(
     };
     let plan = [DispositionLookup::Found(version)];
     let model = state.language_model.as_deref();
-    let logs = dispositions::run(&plan, &record, model, &RunOptions::default()).await;
+    let ran = dispositions::run(&plan, &record, model, &RunOptions::default()).await;
     // One log per plan entry, always.
-    let log = logs.into_iter().next().ok_or_else(ApiError::internal)?;
+    let log = ran.logs.into_iter().next().ok_or_else(ApiError::internal)?;
     Ok(ok(log))
 }
