@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod channel;
 pub mod clock;
 pub mod conversation_record;
+pub mod dispositions;
 pub mod js_json;
 pub mod message_status;
 pub mod number_config;

@@ -9,6 +9,7 @@ pub mod cli;
 mod cli_batch;
 mod cli_numbers;
 pub mod config;
+pub mod dispositions;
 pub mod endings;
 pub mod hooks;
 pub mod language_models;

@@ -15,6 +15,7 @@ mod batches;
 mod carrier;
 mod conversations;
 mod dispatch;
+mod dispositions;
 mod endings;
 mod error;
 mod help_keyword;
@@ -55,6 +56,9 @@ pub use conversations::{
 };
 pub use dispatch::{
     Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
+};
+pub use dispositions::{
+    DispositionDelete, DispositionLookup, DispositionRow, DispositionVersion, VersionWrite,
 };
 pub use endings::{EndingInputs, EndingResults, PendingEnding};
 pub use error::StoreError;

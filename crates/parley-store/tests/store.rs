@@ -77,6 +77,8 @@ both_backends!(
 mod batches;
 #[path = "store/conversations.rs"]
 mod conversations;
+#[path = "store/dispositions.rs"]
+mod dispositions;
 #[path = "store/list_plans.rs"]
 mod list_plans;
 #[path = "store/number_configs.rs"]

@@ -219,7 +219,7 @@ fn normalize(s: &str) -> String {
 }
 
 /// Lower-cased runs of letters and digits (apostrophes kept inside words: "don't").
-fn words(s: &str) -> Vec<String> {
+pub(crate) fn words(s: &str) -> Vec<String> {
     s.to_lowercase()
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '\u{2019}'))
         .map(|w| w.trim_matches(['\'', '\u{2019}']))

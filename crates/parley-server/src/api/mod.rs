@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backlog;
 pub mod batches;
 pub mod conversations;
+pub mod dispositions;
 pub mod error;
 pub mod extract;
 pub mod files;
@@ -47,6 +48,7 @@ use error::ApiError;
         (name = "numbers", description = "Numbers and their per-channel messaging config"),
         (name = "conversations", description = "Conversations and their messages"),
         (name = "personas", description = "Personas: reusable agent configurations with production and draft versions"),
+        (name = "dispositions", description = "Parley extension: outcomes computed when a conversation ends, by rules or by the model, versioned"),
         (name = "pathways", description = "Pathways, their versions and publishing, and the text chat harness"),
         (name = "webhooks", description = "Customer webhooks: delivery log, resend, signing secrets"),
         (name = "sandbox", description = "Parley extension: the simulated carrier"),
@@ -136,6 +138,17 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(pathways::versions::publish))
         .routes(routes!(pathways::chat::create_chat))
         .routes(routes!(pathways::chat::chat_message))
+        .routes(routes!(
+            dispositions::crud::create_disposition,
+            dispositions::crud::list_dispositions
+        ))
+        .routes(routes!(
+            dispositions::crud::get_disposition,
+            dispositions::crud::update_disposition,
+            dispositions::crud::delete_disposition
+        ))
+        .routes(routes!(dispositions::crud::list_versions))
+        .routes(routes!(dispositions::test_run::test_disposition))
         .routes(routes!(webhooks::webhook_log))
         .routes(routes!(webhooks::resend))
         .routes(routes!(webhooks::create_secret, webhooks::list_secrets))

@@ -24,6 +24,8 @@ mod conversations_pairs;
 mod cross_org;
 mod cross_org_matrix;
 mod dispatch;
+mod dispositions;
+mod dispositions_run;
 mod endings;
 mod fake_model;
 mod handoff;
