@@ -7,7 +7,7 @@ mod summary;
 
 use parley_store::{EndingInputs, EndingResults};
 
-use crate::app::AppState;
+use crate::{app::AppState, dispositions};
 
 /// What the steps produced, and whether one of them failed in a way that may pass if the
 /// whole ending is tried again later (a model timeout, a 5xx).
@@ -17,9 +17,14 @@ pub struct Computed {
     pub retryable_failure: bool,
 }
 
-/// Runs the configured steps over `inputs`. `final_attempt`: no retry will follow, so
-/// record failures as they are instead of asking for one.
-pub async fn compute(state: &AppState, inputs: &EndingInputs, final_attempt: bool) -> Computed {
+/// Runs the configured steps over `inputs`, the conversation of `org_id`. `final_attempt`:
+/// no retry will follow, so record failures as they are instead of asking for one.
+pub async fn compute(
+    state: &AppState,
+    org_id: &str,
+    inputs: &EndingInputs,
+    final_attempt: bool,
+) -> parley_store::Result<Computed> {
     let mut out = Computed::default();
     let mut record = inputs.record.clone();
     if let Some(prompt) = &inputs.summary_prompt {
@@ -32,5 +37,26 @@ pub async fn compute(state: &AppState, inputs: &EndingInputs, final_attempt: boo
         }
         record.summary = out.results.summary.clone();
     }
-    out
+    if !inputs.disposition_ids.is_empty() {
+        let plan = state
+            .store
+            .current_disposition_versions(org_id, &inputs.disposition_ids)
+            .await?;
+        let run = dispositions::run(
+            &plan,
+            &record,
+            state.language_model.as_deref(),
+            &dispositions::RunOptions::default(),
+        )
+        .await;
+        out.retryable_failure |= run.retryable_failure && !final_attempt;
+        out.results.disposition_tag = dispositions::disposition_tag(&run.logs);
+        out.results.disposition_logs = Some(
+            run.logs
+                .iter()
+                .map(|l| serde_json::to_value(l).unwrap_or_default())
+                .collect(),
+        );
+    }
+    Ok(out)
 }

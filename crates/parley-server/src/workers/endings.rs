@@ -52,7 +52,8 @@ impl EndingWorker {
         let Some(inputs) = store.ending_inputs(e).await? else {
             return store.drop_ending(e).await;
         };
-        let computed = endings::compute(&self.state, &inputs, e.attempts >= MAX_ATTEMPTS).await;
+        let computed =
+            endings::compute(&self.state, &e.org_id, &inputs, e.attempts >= MAX_ATTEMPTS).await?;
         let now = self.state.clock.now_ms();
         if computed.retryable_failure {
             return store
