@@ -163,6 +163,9 @@ pub struct ConversationRow {
     /// The handoff request (JSON: `reason`, `actor`, `metadata`, `webhook`,
     /// `notify_number`); `None` when not handed off.
     pub handoff: Option<String>,
+    /// Extracted citation variables (JSON object, name -> value); `None` until any.
+    #[sqlx(default)]
+    pub citation_variables: Option<String>,
 }
 
 impl ConversationRow {
