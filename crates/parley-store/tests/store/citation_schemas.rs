@@ -183,7 +183,7 @@ async fn citation_schemas_are_invisible_to_other_orgs(s: &Store) {
     assert_eq!(s.citation_schema("o2", &a.id).await.unwrap(), None);
     assert!(s.list_citation_schemas("o2").await.unwrap().is_empty());
     assert!(s
-        .citation_schemas_by_ids("o2", &[a.id.clone()])
+        .citation_schemas_by_ids("o2", std::slice::from_ref(&a.id))
         .await
         .unwrap()
         .is_empty());
