@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod channel;
+pub mod citations;
 pub mod clock;
 pub mod conversation_record;
 pub mod dispositions;

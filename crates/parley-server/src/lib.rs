@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod batches;
 pub mod carriers;
+pub mod citations;
 pub mod cli;
 mod cli_batch;
 mod cli_numbers;

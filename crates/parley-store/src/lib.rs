@@ -13,6 +13,7 @@
 mod batcher;
 mod batches;
 mod carrier;
+mod citation_schemas;
 mod conversations;
 mod dispatch;
 mod dispositions;
@@ -47,6 +48,9 @@ pub use batches::{
     ChunkOutcome, FileRow, NewBatch, BATCH_CANCELLED,
 };
 pub use carrier::{CallbackTarget, NumberSending};
+pub use citation_schemas::{
+    CitationSchemaPatch, CitationSchemaRow, MergedCitations, NewCitationSchema,
+};
 pub use conversations::{
     Accepted, CmpOp, ConversationFields, ConversationListQuery, ConversationPage, ConversationRow,
     ConversationSend, ConversationSendOutcome, CreateRequest, Filter, HandoffOutcome,

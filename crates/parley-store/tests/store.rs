@@ -75,6 +75,8 @@ both_backends!(
 // helpers of this file.
 #[path = "store/batches.rs"]
 mod batches;
+#[path = "store/citation_schemas.rs"]
+mod citation_schemas;
 #[path = "store/conversations.rs"]
 mod conversations;
 #[path = "store/dispositions.rs"]

@@ -109,7 +109,6 @@ pub struct ConversationOut {
 
 impl ConversationOut {
     pub fn new(c: ConversationRow, inbound_id: Option<i64>, messages: Vec<MessageRow>) -> Self {
-        let citation_variables = c.json(&c.citation_variables);
         let disposition_logs = c
             .json(&c.disposition_logs)
             .and_then(|v| v.as_array().cloned())
@@ -118,6 +117,7 @@ impl ConversationOut {
             user_id: c.org_id.clone(),
             inbound_id,
             variables: c.json(&c.variables),
+            citation_variables: c.json(&c.citation_variables),
             request_data: c.json(&c.request_data),
             metadata: c.json(&c.metadata),
             handed_off: c.handed_off_at.is_some(),
@@ -135,7 +135,6 @@ impl ConversationOut {
             is_active: c.is_active != 0,
             effective_channel: c.channel,
             summary: c.summary,
-            citation_variables,
             disposition_tag: c.disposition_tag,
             last_message_at: c.last_message_at.map(iso8601_ms),
             message_count: c.message_count,

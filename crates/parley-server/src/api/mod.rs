@@ -3,9 +3,11 @@
 //! Routes are registered through `utoipa_axum`, so a route cannot exist without its
 //! OpenAPI description: `/openapi.json` covers every route by construction.
 
+pub mod analyze;
 pub mod auth;
 pub mod backlog;
 pub mod batches;
+pub mod citation_schemas;
 pub mod conversations;
 pub mod dispositions;
 pub mod error;
@@ -50,6 +52,7 @@ use error::ApiError;
         (name = "personas", description = "Personas: reusable agent configurations with production and draft versions"),
         (name = "dispositions", description = "Parley extension: outcomes computed when a conversation ends, by rules or by the model, versioned"),
         (name = "pathways", description = "Pathways, their versions and publishing, and the text chat harness"),
+        (name = "citations", description = "Citation schemas, backfill and conversation analysis"),
         (name = "webhooks", description = "Customer webhooks: delivery log, resend, signing secrets"),
         (name = "sandbox", description = "Parley extension: the simulated carrier"),
         (name = "carriers", description = "Callbacks from carriers (signed by the carrier, not by API key)"),
@@ -149,6 +152,21 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(dispositions::crud::list_versions))
         .routes(routes!(dispositions::test_run::test_disposition))
+        .routes(routes!(
+            citation_schemas::crud::create_citation_schema,
+            citation_schemas::crud::get_citation_schema,
+            citation_schemas::crud::update_citation_schema,
+            citation_schemas::crud::delete_citation_schema
+        ))
+        .routes(routes!(
+            citation_schemas::crud::unslashed::create,
+            citation_schemas::crud::unslashed::get,
+            citation_schemas::crud::unslashed::update,
+            citation_schemas::crud::unslashed::delete
+        ))
+        .routes(routes!(citation_schemas::crud::list_citation_schemas))
+        .routes(routes!(citation_schemas::backfill::backfill))
+        .routes(routes!(analyze::analyze))
         .routes(routes!(webhooks::webhook_log))
         .routes(routes!(webhooks::resend))
         .routes(routes!(webhooks::create_secret, webhooks::list_secrets))

@@ -3,6 +3,7 @@
 //! `<think>…</think>` trace; these readers take the answer out of that or report that there
 //! is none.
 
+use parley_domain::citations::{coerce, VarType};
 use serde_json::{Map, Value};
 
 use super::{FieldKind, FieldSpec, ModelError};
@@ -99,6 +100,11 @@ pub(super) fn validate_fields(
                     _ => None,
                 }
             }
+            // The citation kinds share the citation schemas' coercion, so a model's answer
+            // and a deterministic source mean the same thing by "a number".
+            (FieldKind::Number, v) => coerce(&v, &VarType::Number),
+            (FieldKind::Array, v) => coerce(&v, &VarType::Array),
+            (FieldKind::Category, v) => coerce(&v, &VarType::Category(f.options.clone())),
             _ => None,
         };
         if let Some(v) = typed {
@@ -177,6 +183,31 @@ mod tests {
         assert_eq!(
             Value::Object(got),
             json!({"name": "Ada", "age": 42, "guests": 3, "vip": true})
+        );
+    }
+
+    #[test]
+    fn citation_kinds_accept_numbers_lists_and_listed_options_only() {
+        let fields = [
+            FieldSpec::new("score", FieldKind::Number, ""),
+            FieldSpec::new("ratio", FieldKind::Number, ""),
+            FieldSpec::new("bad_score", FieldKind::Number, ""),
+            FieldSpec::new("products", FieldKind::Array, ""),
+            FieldSpec::new("one", FieldKind::Array, ""),
+            FieldSpec::new("none", FieldKind::Array, ""),
+            FieldSpec::category("tier", vec!["Gold".into(), "Silver".into()], ""),
+            FieldSpec::category("other_tier", vec!["Gold".into()], ""),
+            FieldSpec::new("no_options", FieldKind::Category, ""),
+        ];
+        let reply = json!({
+            "score": "7", "ratio": 0.25, "bad_score": "seven",
+            "products": ["Shoes", 2, {"x": 1}, " "], "one": "Hat", "none": [],
+            "tier": " gold ", "other_tier": "Bronze", "no_options": "x"
+        });
+        let got = validate_fields(&fields, reply.as_object().unwrap().clone());
+        assert_eq!(
+            Value::Object(got),
+            json!({"score": 7, "ratio": 0.25, "products": ["Shoes", "2"], "one": ["Hat"], "tier": "Gold"})
         );
     }
 

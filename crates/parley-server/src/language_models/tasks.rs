@@ -45,15 +45,25 @@ pub enum FieldKind {
     String,
     Integer,
     Boolean,
+    /// Any JSON number (citation schemas); integral values come back as integers.
+    Number,
+    /// A list of strings (citation schemas).
+    Array,
+    /// One of [`FieldSpec::options`] (citation schemas), returned as declared.
+    Category,
 }
 
 impl FieldKind {
-    /// `string`, `integer` or `boolean` (any case), as pathway variables declare them.
+    /// `string`, `integer`, `boolean` (as pathway variables declare them), `number`,
+    /// `array` or `category` (as citation schemas do), any case.
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "string" => Some(Self::String),
             "integer" => Some(Self::Integer),
             "boolean" => Some(Self::Boolean),
+            "number" => Some(Self::Number),
+            "array" => Some(Self::Array),
+            "category" => Some(Self::Category),
             _ => None,
         }
     }
@@ -63,6 +73,9 @@ impl FieldKind {
             Self::String => "string",
             Self::Integer => "integer",
             Self::Boolean => "boolean",
+            Self::Number => "number",
+            Self::Array => "array of strings",
+            Self::Category => "category",
         }
     }
 }
@@ -73,6 +86,9 @@ pub struct FieldSpec {
     pub name: String,
     pub kind: FieldKind,
     pub description: String,
+    /// The allowed values of a [`FieldKind::Category`] field (empty for other kinds; a
+    /// category without options accepts nothing).
+    pub options: Vec<String>,
 }
 
 impl FieldSpec {
@@ -81,6 +97,34 @@ impl FieldSpec {
             name: name.into(),
             kind,
             description: description.into(),
+            options: Vec::new(),
+        }
+    }
+
+    /// A [`FieldKind::Category`] field: one of `options`.
+    pub fn category(
+        name: impl Into<String>,
+        options: Vec<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            options,
+            ..Self::new(name, FieldKind::Category, description)
+        }
+    }
+
+    /// How the prompt names the type: `integer`, `one of "S", "M"`, ...
+    fn type_label(&self) -> String {
+        match self.kind {
+            FieldKind::Category => {
+                let listed: Vec<String> = self
+                    .options
+                    .iter()
+                    .map(|o| Value::String(o.clone()).to_string())
+                    .collect();
+                format!("one of {}", listed.join(", "))
+            }
+            k => k.name().to_owned(),
         }
     }
 }
@@ -154,8 +198,24 @@ pub trait LanguageModelExt: LanguageModel {
     /// The declared `fields` the conversation states, each of its declared type (JSON mode).
     /// Values of another type, nulls and undeclared keys are dropped; an integer given as a
     /// numeric string, and a boolean as `"true"`/`"false"`, are accepted. No fields: no call.
+    ///
+    /// A number may also come as a numeric string; an array keeps its string items (numbers
+    /// and booleans as text; a lone string is a one-item list); a category must name one of
+    /// its options (any case) and comes back spelled as declared.
     async fn extract(
         &self,
+        fields: &[FieldSpec],
+        transcript: &str,
+        opts: &CallOptions,
+    ) -> Result<Map<String, Value>, ModelError> {
+        self.extract_toward("", fields, transcript, opts).await
+    }
+
+    /// [`LanguageModelExt::extract`] with the purpose of the extraction (`goal`, blank for
+    /// none) told to the model, as Bland's legacy `/v1/sms/analyze` takes one.
+    async fn extract_toward(
+        &self,
+        goal: &str,
         fields: &[FieldSpec],
         transcript: &str,
         opts: &CallOptions,
@@ -169,17 +229,21 @@ pub trait LanguageModelExt: LanguageModel {
                 format!(
                     "- {} ({}): {}\n",
                     f.name,
-                    f.kind.name(),
+                    f.type_label(),
                     f.description.trim()
                 )
             })
             .collect();
+        let goal = match goal.trim() {
+            "" => String::new(),
+            g => format!("\n\nThe purpose of this extraction: {g}"),
+        };
         let messages = vec![
             ChatMessage::system(format!(
                 "You extract information from a conversation. Reply with one JSON object and \
                  nothing else. Its keys are the field names below; give each the value the \
                  conversation states, as the type shown, or null when the conversation does \
-                 not say.\n\nFields:\n{listed}"
+                 not say.{goal}\n\nFields:\n{listed}"
             )),
             ChatMessage::user(format!("Conversation:\n{}", transcript.trim())),
         ];
@@ -277,6 +341,19 @@ mod tests {
         assert_eq!(FieldKind::parse("Integer"), Some(FieldKind::Integer));
         assert_eq!(FieldKind::parse("boolean"), Some(FieldKind::Boolean));
         assert_eq!(FieldKind::parse("string"), Some(FieldKind::String));
+        assert_eq!(FieldKind::parse("Number"), Some(FieldKind::Number));
+        assert_eq!(FieldKind::parse("array"), Some(FieldKind::Array));
+        assert_eq!(FieldKind::parse("category"), Some(FieldKind::Category));
         assert_eq!(FieldKind::parse("float"), None);
+    }
+
+    #[test]
+    fn categories_list_their_options_in_the_prompt() {
+        let f = FieldSpec::category("size", vec!["S".into(), "M \"medium\"".into()], "");
+        assert_eq!(f.type_label(), r#"one of "S", "M \"medium\"""#);
+        assert_eq!(
+            FieldSpec::new("n", FieldKind::Array, "").type_label(),
+            "array of strings"
+        );
     }
 }

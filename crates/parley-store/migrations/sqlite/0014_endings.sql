@@ -18,8 +18,7 @@ CREATE INDEX conversation_endings_due ON conversation_endings(run_at);
 
 -- Results of the pipeline (spec 2.11 / 6.2), NULL until it ran.
 ALTER TABLE conversations ADD COLUMN summary TEXT;
--- `{name: value}` of the citation schemas' variables.
-ALTER TABLE conversations ADD COLUMN citation_variables TEXT;
+-- (`citation_variables`, the citation schemas' `{name: value}`, came with 0012.)
 -- `[{disposition_id, name, snippet_version, status, result, tag, exec_time, error}]`.
 ALTER TABLE conversations ADD COLUMN disposition_logs TEXT;
 ALTER TABLE conversations ADD COLUMN disposition_tag TEXT;

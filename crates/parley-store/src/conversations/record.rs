@@ -70,7 +70,8 @@ pub(crate) fn record_of(
         pathway_tags,
         ended_reason: c.ended_reason.clone(),
         summary: None,
-        citations: Map::new(),
+        // What earlier extraction (a backfill) stored; the end-of-conversation step adds to it.
+        citations: object(c.json(&c.citation_variables)),
     }
 }
 

@@ -94,6 +94,7 @@ impl From<ListedConversation> for ConversationListItem {
             .unwrap_or_default();
         Self {
             variables: c.json(&c.variables),
+            citation_variables: c.json(&c.citation_variables),
             id: c.id,
             created_at: iso8601_ms(c.created_at),
             updated_at: iso8601_ms(c.updated_at),
@@ -112,9 +113,6 @@ impl From<ListedConversation> for ConversationListItem {
             pathway_tags,
             effective_channel: c.channel,
             summary: c.summary,
-            citation_variables: c
-                .citation_variables
-                .and_then(|t| serde_json::from_str(&t).ok()),
             disposition_tag: c.disposition_tag,
         }
     }

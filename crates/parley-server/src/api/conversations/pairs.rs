@@ -32,7 +32,7 @@ pub struct PairIn {
 
 /// Parses both numbers and checks that the caller owns at least one of them. When neither
 /// is theirs the answer is the same as for a number that exists nowhere.
-async fn owned_pair(
+pub(crate) async fn owned_pair(
     state: &AppState,
     org: &Org,
     b: PairIn,
