@@ -140,14 +140,12 @@ async fn run_one(
     (log, false)
 }
 
-/// What the model is asked for a field of this type. `FieldKind` has no number kind yet, so
-/// a number field is asked as an integer; once it has one, the `Number` arm asks for that
-/// (`FieldType::convert` already accepts any JSON number, so nothing else changes).
+/// What the model is asked for a field of this type.
 fn kind_for(t: FieldType) -> FieldKind {
     match t {
         FieldType::Boolean => FieldKind::Boolean,
         FieldType::String => FieldKind::String,
-        FieldType::Number => FieldKind::Integer,
+        FieldType::Number => FieldKind::Number,
     }
 }
 

@@ -141,7 +141,7 @@ async fn model_fields_are_asked_in_one_call_with_the_transcript() {
         "{prompt}"
     );
     assert!(
-        prompt.contains("- people (integer): Party size"),
+        prompt.contains("- people (number): Party size"),
         "{prompt}"
     );
     assert_eq!(

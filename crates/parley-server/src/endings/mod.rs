@@ -1,13 +1,14 @@
 //! The end-of-conversation pipeline (spec 7.6): summary, then citations, then outcomes, each
-//! reading what the step before produced. The worker (`workers::endings`) stores the
-//! results and sends the one status webhook in a single transaction; this module only
-//! computes them and says whether a failure is worth another attempt.
+//! reading what the step before produced (outcomes can read citations and the summary). The
+//! worker (`workers::endings`) stores the results and sends the one status webhook in a
+//! single transaction; this module only computes them and says whether a failure is worth
+//! another attempt.
 
 mod summary;
 
 use parley_store::{EndingInputs, EndingResults};
 
-use crate::{app::AppState, dispositions};
+use crate::{app::AppState, citations, dispositions};
 
 /// What the steps produced, and whether one of them failed in a way that may pass if the
 /// whole ending is tried again later (a model timeout, a 5xx).
@@ -36,6 +37,29 @@ pub async fn compute(
             }
         }
         record.summary = out.results.summary.clone();
+    }
+    if !inputs.citation_schema_ids.is_empty() {
+        let (schemas, missing) =
+            citations::load_schemas(&state.store, org_id, &inputs.citation_schema_ids).await?;
+        for m in &missing {
+            tracing::warn!(conversation.id = %record.conversation_id, problem = %m, "citation schema skipped");
+        }
+        let schemas: Vec<_> = schemas.into_iter().map(|l| l.schema).collect();
+        let got = citations::extract(
+            &schemas,
+            &record,
+            state.language_model.as_deref(),
+            &citations::ExtractOptions::default(),
+        )
+        .await;
+        for e in &got.errors {
+            // MODEL_REQUIRED cannot pass here later; a failed call may.
+            out.retryable_failure |= e.code == "MODEL_UNAVAILABLE" && !final_attempt;
+            tracing::warn!(conversation.id = %record.conversation_id, code = e.code, error = %e, "citation extraction incomplete");
+        }
+        // Over what a backfill already stored; the outcomes read the merged values.
+        record.citations.extend(got.variables);
+        out.results.citation_variables = Some(record.citations.clone());
     }
     if !inputs.disposition_ids.is_empty() {
         let plan = state
