@@ -43,6 +43,7 @@ mod pathways;
 mod pathways_chat;
 mod pathways_golden;
 mod pathways_input;
+mod pathways_moved;
 mod pathways_sms_node;
 mod pathways_versions;
 mod pathways_webhooks;
