@@ -1,12 +1,16 @@
-//! A pathway conversation moved to another node from outside (`resume` with `node_id`,
-//! `/v1/sms/create` with `current_node_id`) continues from that node, although the engine
-//! already stored where the pathway had got to.
+//! A pathway conversation changed from outside while it runs continues with the change,
+//! although the engine already stored its own state: moved to another node (`resume` with
+//! `node_id`, `/v1/sms/create` with `current_node_id`), or given new `request_data` by a
+//! later send.
 
 use serde_json::{json, Value};
 
 use crate::helpers::{Backend, TestApp, AGENT};
 
-crate::backend_tests!(a_conversation_moved_to_a_node_continues_from_it,);
+crate::backend_tests!(
+    a_conversation_moved_to_a_node_continues_from_it,
+    a_later_send_s_request_data_reaches_the_running_pathway,
+);
 
 async fn pathway(app: &TestApp) -> String {
     let id = crate::pathways::create(app, &app.key, "Front desk").await;
@@ -14,7 +18,7 @@ async fn pathway(app: &TestApp) -> String {
         "nodes": [
             {"id": "ask", "type": "Default", "data": {"isStart": true, "text": "Reply C to confirm, or AGENT for a person."}},
             {"id": "human", "type": "Transfer to Human", "data": {"text": "Getting a person for you."}},
-            {"id": "confirmed", "type": "End Call", "data": {"text": "Confirmed, see you!"}},
+            {"id": "confirmed", "type": "End Call", "data": {"text": "Confirmed for {{slot}}, see you!"}},
             {"id": "ask_time", "type": "Default", "data": {"text": "What time suits you?"}},
             {"id": "new_time", "type": "End Call", "data": {"text": "Noted: {{lastUserMessage}}."}}
         ],
@@ -48,7 +52,8 @@ async fn open(app: &TestApp, user: &str, pathway: &str) -> String {
         .post(
             "/v1/sms/send",
             &app.key,
-            &json!({"user_number": user, "agent_number": AGENT, "pathway_id": pathway}),
+            &json!({"user_number": user, "agent_number": AGENT, "pathway_id": pathway,
+                    "request_data": {"slot": "4pm"}}),
         )
         .await;
     assert_eq!(s, 200, "{res}");
@@ -111,6 +116,34 @@ async fn a_conversation_moved_to_a_node_continues_from_it(b: Backend) {
             "Reply C to confirm, or AGENT for a person.",
             "Reply C to confirm, or AGENT for a person.",
             "Noted: 4:15."
+        ]
+    );
+}
+
+async fn a_later_send_s_request_data_reaches_the_running_pathway(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let pathway = pathway(&app).await;
+    let user = "+15557002003";
+    open(&app, user, &pathway).await;
+    text(&app, user, "hmm").await;
+    let (s, res) = app
+        .post(
+            "/v1/sms/send",
+            &app.key,
+            &json!({"user_number": user, "agent_number": AGENT, "request_data": {"slot": "5pm"},
+                    "agent_message": "Your slot moved to 5pm. Reply C to confirm."}),
+        )
+        .await;
+    assert_eq!(s, 200, "{res}");
+    app.drain().await;
+    text(&app, user, "C").await;
+    assert_eq!(
+        texts(&app.inbox(user).await),
+        [
+            "Reply C to confirm, or AGENT for a person.",
+            "Reply C to confirm, or AGENT for a person.",
+            "Your slot moved to 5pm. Reply C to confirm.",
+            "Confirmed for 5pm, see you!"
         ]
     );
 }
