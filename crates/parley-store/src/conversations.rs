@@ -85,6 +85,9 @@ pub struct SendRequest {
     /// Further messages of the same agent turn (a pathway opener may say several), queued
     /// after `outbound`, in order, in the same transaction.
     pub more: Vec<NewOutbound>,
+    /// What a pathway opener writes besides its messages (state, tags, SMS nodes' messages to
+    /// other numbers), in the same transaction.
+    pub pathway: Option<crate::PathwayWrite>,
     /// `(key, hash of the request)` when the caller sent an `idempotency-key`.
     pub idempotency: Option<(String, String)>,
     pub now: i64,
@@ -407,6 +410,10 @@ pub(crate) async fn accept_in(
             .await?;
         insert_outbound(tx, &pair, &conversation_id, o, req.now).await?;
     }
+    if let Some(p) = &req.pathway {
+        let c = crate::turns::conversation_in(tx, &conversation_id).await?;
+        crate::turns::apply_pathway_write(tx, &c, p, req.now).await?;
+    }
     if let Some((key, _)) = &req.idempotency {
         idempotency::record(tx, &req.org_id, key, &accepted).await?;
     }
@@ -444,7 +451,7 @@ pub(crate) async fn insert_outbound_on(
 
 /// Queues an outbound message for dispatch on a conversation of `pair`. The caller has
 /// already counted it on the conversation (`pair::open` or `touch_conversation`).
-async fn insert_outbound(
+pub(crate) async fn insert_outbound(
     tx: &mut Transaction<'_, Any>,
     pair: &Pair<'_>,
     conversation_id: &str,

@@ -85,7 +85,7 @@ pub use personas::{
 pub use sandbox::{SandboxAccept, SandboxMessage};
 pub use suppressions::SuppressionReason;
 pub use timers::{DueTimer, TimerFired};
-pub use turns::{TurnClaim, TurnFinish, TurnWrite};
+pub use turns::{Elsewhere, PathwayWrite, TurnClaim, TurnFinish, TurnWrite};
 pub use webhooks::{
     AttemptOutcome, AttemptRecord, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookLog,
     WebhookSecret,

@@ -2,9 +2,28 @@
 
 use std::collections::HashSet;
 
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use crate::{Result, Store};
+
+/// Whether `user` is on `agent`'s suppression list, as `tx` sees it (for writes that must
+/// not queue a message to an opted-out user).
+pub(crate) async fn is_suppressed_in(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    agent: &str,
+    user: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM suppressions WHERE org_id = $1 AND agent_number = $2 AND user_number = $3",
+    )
+    .bind(org_id)
+    .bind(agent)
+    .bind(user)
+    .fetch_optional(&mut **tx)
+    .await?
+    .is_some())
+}
 
 /// Why a user is on the suppression list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,12 +12,13 @@
 
 use sqlx::{Any, Row, Transaction};
 
+mod effects;
+
+pub(crate) use effects::{apply as apply_pathway_write, conversation_in};
+pub use effects::{Elsewhere, PathwayWrite};
+
 use crate::{
-    conversations::{
-        handoff::hand_off_locked, insert_outbound_on, ConversationRow, HandoffRequest, MessageRow,
-        NewOutbound,
-    },
-    lifecycle::{end_locked, EndStatus},
+    conversations::{insert_outbound_on, ConversationRow, MessageRow, NewOutbound},
     Result, Store,
 };
 
@@ -37,24 +38,11 @@ pub struct TurnClaim {
 pub struct TurnWrite {
     /// Replies to queue, in order.
     pub messages: Vec<NewOutbound>,
-    /// The pathway engine's new state (JSON), when a pathway ran.
-    pub pathway_state: Option<String>,
-    pub current_node_id: Option<String>,
-    /// The conversation's variables after the turn (JSON object), when they changed.
-    pub variables: Option<String>,
-    /// A pathway switch (`Transfer Pathway`): the pathway the conversation follows now.
-    pub pathway_id: Option<String>,
-    pub pathway_version: Option<String>,
-    /// The turn ended the conversation (End Call node).
-    pub end: Option<EndStatus>,
-    /// The turn reached a Transfer to Human node (its id): the conversation is handed off,
-    /// as by `POST /v1/sms/conversations/{id}/handoff`, in the same transaction.
-    pub handoff_node: Option<String>,
+    /// What the pathway run writes besides the replies (state, an end, a handoff, …), when
+    /// a pathway ran.
+    pub pathway: Option<PathwayWrite>,
     /// The newest inbound message the turn answered.
     pub seen_message_id: i64,
-    /// Tags of the nodes the turn visited (`{name, color}`), added to the conversation's
-    /// `pathway_tags` once each by name.
-    pub tags: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,42 +183,8 @@ impl Store {
             for m in &w.messages {
                 ids.push(insert_outbound_on(&mut tx, &c, m, now).await?);
             }
-            sqlx::query(
-                "UPDATE conversations SET pathway_tags = COALESCE($7, pathway_tags), \
-                 pathway_state = COALESCE($1, pathway_state), \
-                 current_node_id = COALESCE($2, current_node_id), variables = COALESCE($3, variables), \
-                 pathway_id = COALESCE($4, pathway_id), pathway_version = COALESCE($5, pathway_version) \
-                 WHERE id = $6",
-            )
-            .bind(&w.pathway_state)
-            .bind(&w.current_node_id)
-            .bind(&w.variables)
-            .bind(&w.pathway_id)
-            .bind(&w.pathway_version)
-            .bind(&c.id)
-            .bind(merged_tags(c.pathway_tags.as_deref(), &w.tags))
-            .execute(&mut *tx)
-            .await?;
-            let fresh = || {
-                sqlx::query_as::<_, ConversationRow>("SELECT * FROM conversations WHERE id = $1")
-                    .bind(&c.id)
-            };
-            if let Some(status) = w.end {
-                let row = fresh().fetch_one(&mut *tx).await?;
-                end_locked(&mut tx, row, status, now).await?;
-            } else if let Some(node) = &w.handoff_node {
-                let row = fresh().fetch_one(&mut *tx).await?;
-                let req = HandoffRequest {
-                    org_id: c.org_id.clone(),
-                    conversation_id: c.id.clone(),
-                    reason: Some("Transfer to Human node".into()),
-                    actor: Some("pathway".into()),
-                    metadata: Some(serde_json::json!({ "node_id": node })),
-                    webhook: None,
-                    alert: None,
-                    now,
-                };
-                hand_off_locked(&mut tx, row, &req).await?;
+            if let Some(p) = &w.pathway {
+                ids.extend(effects::apply(&mut tx, &c, p, now).await?);
             }
         }
         tx.commit().await?;
@@ -249,40 +203,5 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok(())
-    }
-}
-
-/// `stored` with the `new` tags whose names it lacks appended; `None` when nothing changes.
-fn merged_tags(stored: Option<&str>, new: &[serde_json::Value]) -> Option<String> {
-    let mut tags: Vec<serde_json::Value> = stored
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
-    let before = tags.len();
-    for t in new {
-        if !tags.iter().any(|old| old["name"] == t["name"]) {
-            tags.push(t.clone());
-        }
-    }
-    (tags.len() > before).then(|| serde_json::Value::Array(tags).to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::merged_tags;
-
-    #[test]
-    fn tags_are_added_once_by_name_in_first_visit_order() {
-        let a = json!({"name": "order", "color": "#f00"});
-        let b = json!({"name": "vip"});
-        assert_eq!(merged_tags(None, &[]), None);
-        let first = merged_tags(None, &[a.clone(), a.clone()]).unwrap();
-        assert_eq!(first, json!([a]).to_string());
-        assert_eq!(merged_tags(Some(&first), std::slice::from_ref(&a)), None);
-        assert_eq!(
-            merged_tags(Some(&first), &[b.clone(), a.clone()]).unwrap(),
-            json!([a, b]).to_string()
-        );
     }
 }

@@ -120,6 +120,7 @@ fn send(org: &str, agent: &str, user: &str, body: &str) -> SendRequest {
             priority: 0,
         },
         more: Vec::new(),
+        pathway: None,
         idempotency: None,
         now: T0,
     }

@@ -10,8 +10,8 @@ pub mod status;
 use std::collections::BTreeMap;
 
 use axum::{extract::State, http::StatusCode, Json};
-use parley_domain::{template, timeouts::TimeoutSettings};
-use parley_store::NewBatch;
+use parley_domain::{personas::PersonaVersion, template, timeouts::TimeoutSettings};
+use parley_store::{NewBatch, ReplyRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -29,6 +29,7 @@ use crate::{
         recipient::{available_variables, BatchSettings, StoredFields, PHONE_COLUMN, REQUEST_DATA},
         rows::{read_header, HeaderError, RowReader},
     },
+    turns::source_check::{check_named_source, SourceFor},
 };
 
 /// Body of `POST /v1/sms/batch`.
@@ -139,7 +140,7 @@ fn parse_global(global: Option<Value>) -> Result<SendSmsIn, ApiError> {
         (status = 200, description = "Accepted; rows are queued in the background", body = BatchEnvelope),
         (status = 400, description = "MISSING_FILE_ID, INVALID_PARAMETER (naming the field), EMPTY_FILE, MISSING_PHONE_NUMBER_COLUMN, NO_REPLY_SOURCE", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
-        (status = 404, description = "FILE_NOT_FOUND, AGENT_NUMBER_NOT_FOUND, or PERSONA_NOT_FOUND (global.persona_id is not one of the org's personas)", body = ErrorBody),
+        (status = 404, description = "FILE_NOT_FOUND, AGENT_NUMBER_NOT_FOUND, PERSONA_NOT_FOUND (global.persona_id is not one of the org's personas), or PATHWAY_NOT_FOUND / PATHWAY_VERSION_NOT_FOUND (the pathway the replies would come from: global.pathway_id, global.persona_settings.pathway_id, the persona's routing; the message names the field)", body = ErrorBody),
         (status = 409, description = "BATCH_EXISTS: the file already has a batch", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -193,6 +194,7 @@ pub async fn start_batch(
         g.persona_id = Some(super::personas::check_persona_ref(&state, &org.id, &p).await?);
     }
     let channel = parse_channel(g.channel.as_deref(), &number.channel)?;
+    check_reply_source(&state, &org.id, agent.as_str(), channel.as_str(), &g).await?;
     let timeouts = TimeoutSettings {
         time_out: g.time_out,
         timeout_message: g.timeout_message.clone(),
@@ -254,6 +256,38 @@ pub async fn start_batch(
         batch_id: file.id,
         workflow_id,
     }))
+}
+
+/// The recipients' replies will come from what `global` names: a pathway (or persona routed
+/// to one) that does not exist, or needs a model this server lacks, is refused now rather
+/// than leave a million conversations that never answer.
+async fn check_reply_source(
+    state: &AppState,
+    org_id: &str,
+    agent_number: &str,
+    channel: &str,
+    g: &SendSmsIn,
+) -> Result<(), ApiError> {
+    let settings = g
+        .persona_settings
+        .as_ref()
+        .and_then(|p| serde_json::to_value(p).ok());
+    let version = g.pathway_version.clone().map(NumOrString::into_string);
+    let req = ReplyRequest {
+        persona_id: g.persona_id.as_deref(),
+        persona_version: g.persona_version.as_deref().and_then(PersonaVersion::parse),
+        persona_settings: settings.as_ref(),
+        pathway_id: g.pathway_id.as_deref(),
+        pathway_version: version.as_deref(),
+        start_node_id: g.start_node_id.as_deref(),
+    };
+    let to = SourceFor {
+        org_id,
+        agent_number,
+        channel,
+        prefix: "global.",
+    };
+    check_named_source(state, &to, &req).await
 }
 
 fn stored_fields(g: &SendSmsIn, t: TimeoutSettings) -> StoredFields {

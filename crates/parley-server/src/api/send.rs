@@ -21,8 +21,9 @@ use super::{
 use crate::{
     app::AppState,
     turns::{
-        agent,
-        opener::{check_runs_without_model, opener, OpenerFor},
+        effects::outbound,
+        opener::{opener, OpenerFor},
+        source_check::{check_named_source, SourceFor},
     },
 };
 
@@ -230,7 +231,7 @@ pub fn request_hash(route: &str, body: &Value) -> String {
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "`RECIPIENT_OPTED_OUT`: the user opted out of this number; nothing sent", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
-        (status = 404, description = "agent_number is not one of the caller's numbers (`AGENT_NUMBER_NOT_FOUND`), or persona_id is not one of its personas (`PERSONA_NOT_FOUND`)", body = ErrorBody),
+        (status = 404, description = "agent_number is not one of the caller's numbers (`AGENT_NUMBER_NOT_FOUND`), persona_id is not one of its personas (`PERSONA_NOT_FOUND`), or the pathway the replies would come from (`pathway_id`, `persona_settings.pathway_id`, the persona's routing) is not one of its pathways (`PATHWAY_NOT_FOUND`) or has no such version (`PATHWAY_VERSION_NOT_FOUND`); the message names the field", body = ErrorBody),
         (status = 422, description = "idempotency-key reused with another body", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -287,17 +288,32 @@ pub async fn send_sms(
         None => None,
     };
     let pathway_version = b.pathway_version.map(NumOrString::into_string);
-    // Without agent_message the opener loads the pathway and checks it itself.
-    if let (Some(p), Some(_)) = (b.pathway_id.as_deref(), &text) {
-        check_runs_without_model(&state, &org.id, p, pathway_version.as_deref()).await?;
-    }
-    let (text, more, current_node_id) = match text {
-        Some(t) => (t, Vec::new(), None),
+    let settings = b
+        .persona_settings
+        .as_ref()
+        .and_then(|p| serde_json::to_value(p).ok());
+    let reply = ReplyRequest {
+        persona_id: persona_id.as_deref(),
+        persona_version: b.persona_version.as_deref().and_then(PersonaVersion::parse),
+        persona_settings: settings.as_ref(),
+        pathway_id: b.pathway_id.as_deref(),
+        pathway_version: pathway_version.as_deref(),
+        start_node_id: b.start_node_id.as_deref(),
+    };
+    let (text, more, pathway) = match text {
+        Some(t) => {
+            // The conversation must be able to answer what it names (the opener checks the
+            // same itself).
+            let to = SourceFor {
+                org_id: &org.id,
+                agent_number: agent.as_str(),
+                channel: channel.as_str(),
+                prefix: "",
+            };
+            check_named_source(&state, &to, &reply).await?;
+            (t, Vec::new(), None)
+        }
         None => {
-            let settings = b
-                .persona_settings
-                .as_ref()
-                .and_then(|p| serde_json::to_value(p).ok());
             let mut o = opener(
                 &state,
                 &OpenerFor {
@@ -307,19 +323,12 @@ pub async fn send_sms(
                     channel: channel.as_str(),
                     request_data: b.request_data.as_ref(),
                 },
-                &ReplyRequest {
-                    persona_id: persona_id.as_deref(),
-                    persona_version: b.persona_version.as_deref().and_then(PersonaVersion::parse),
-                    persona_settings: settings.as_ref(),
-                    pathway_id: b.pathway_id.as_deref(),
-                    pathway_version: pathway_version.as_deref(),
-                    start_node_id: b.start_node_id.as_deref(),
-                },
+                &reply,
             )
             .await?;
             let first = o.messages.remove(0);
-            let more: Vec<NewOutbound> = o.messages.iter().map(|m| agent::outbound(m)).collect();
-            (first, more, o.current_node_id)
+            let more: Vec<NewOutbound> = o.messages.iter().map(|m| outbound(m)).collect();
+            (first, more, o.pathway)
         }
     };
     let count = segments::count(&text);
@@ -368,7 +377,8 @@ pub async fn send_sms(
             pathway_version,
             start_node_id: b.start_node_id,
             prompt: b.prompt,
-            current_node_id,
+            // An opener's node lands with the rest of its run (`pathway`).
+            current_node_id: None,
             timeouts,
         },
         number_timeouts: number_config.timeouts(),
@@ -382,6 +392,7 @@ pub async fn send_sms(
             priority: 0,
         },
         more,
+        pathway,
         idempotency: idempotency_key.map(|k| (k, request_hash("POST /v1/sms/send", &body.raw))),
         now: state.clock.now_ms(),
     };

@@ -8,24 +8,19 @@
 //! is configured, a pathway or persona deleted since) gives no reply, counted and logged.
 
 use parley_domain::{
-    pathways::{HistoryEntry, Pathway, PathwayState, Role, Signal, TurnContext},
+    pathways::{HistoryEntry, Pathway, PathwayState, Role, TurnContext},
     personas::{PersonaVersion, ReplySource},
-    segments,
 };
 use parley_store::{
-    ConversationRow, EndStatus, MessageRow, NewOutbound, ReplyLookup, ReplyRequest, Resolution,
-    TurnWrite, VersionRef,
+    ConversationRow, MessageRow, ReplyLookup, ReplyRequest, Resolution, TurnWrite, VersionRef,
 };
 use serde_json::Value;
 
-use super::driver::TurnReport;
+use super::effects::{follow_transfers, outbound, Gathered};
 use crate::{
     app::AppState,
     language_models::{CallOptions, ChatMessage, LanguageModelExt},
 };
-
-/// Transfer Pathway signals followed within one turn.
-const MAX_TRANSFERS: usize = 3;
 
 /// How a turn ended, for the `parley_agent_turns_total{result}` metric and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,23 +198,42 @@ async fn pathway_turn(
     version: Option<&str>,
     start_node_id: Option<&str>,
     user_text: &str,
-    mut ctx: TurnContext,
+    ctx: TurnContext,
     write: &mut TurnWrite,
 ) -> parley_store::Result<TurnResult> {
+    // The conversation's variables: request_data (merged over by later sends) and what
+    // earlier runs set, so a send's new request_data reaches a pathway already running.
+    let variables = match c.json(&c.variables) {
+        Some(Value::Object(m)) => m,
+        _ => Default::default(),
+    };
+    // The stored engine state is where the conversation stands, unless it was pointed at
+    // another pathway since (a later send naming one). A pathway it transferred to is its
+    // own `pathway_id` now, even where the reply source still names the first one (a
+    // persona's settings, the number's config).
     let stored: Option<PathwayState> = state
         .store
         .pathway_state(&c.id)
         .await?
         .and_then(|s| serde_json::from_str(&s).ok())
-        .filter(|s: &PathwayState| s.pathway_id.as_deref() == Some(pathway_id));
-    let pathway_state = match stored {
-        Some(s) => s,
+        .filter(|s: &PathwayState| {
+            let at = s.pathway_id.as_deref();
+            at == Some(pathway_id) || (at.is_some() && at == c.pathway_id.as_deref())
+        });
+    let mut pathway_state = match stored {
+        Some(mut s) => {
+            s.variables.extend(variables);
+            // Every run stores its node on the row too, so a row that names another node was
+            // moved there since (`resume` with `node_id`, `/v1/sms/create`): it wins.
+            if c.current_node_id.is_some() && c.current_node_id != s.current_node_id {
+                s.current_node_id = c.current_node_id.clone();
+                s.return_node_id = None;
+            }
+            s
+        }
         None => {
-            let vars = match c.json(&c.variables) {
-                Some(Value::Object(m)) => m,
-                _ => Default::default(),
-            };
-            let mut s = PathwayState::new(pathway_id.to_owned(), version.map(Into::into), vars);
+            let mut s =
+                PathwayState::new(pathway_id.to_owned(), version.map(Into::into), variables);
             s.current_node_id = c
                 .current_node_id
                 .clone()
@@ -227,11 +241,11 @@ async fn pathway_turn(
             s
         }
     };
-    let mut pathway_state = pathway_state;
-    let Some(mut pathway) = load_pathway(
+    let running = pathway_state.pathway_id.clone().unwrap_or_default();
+    let Some(pathway) = load_pathway(
         state,
         &c.org_id,
-        pathway_id,
+        &running,
         pathway_state.pathway_version.as_deref(),
     )
     .await?
@@ -245,7 +259,7 @@ async fn pathway_turn(
     {
         pathway_state.current_node_id = pathway.start_node().map(|n| n.id.clone());
     }
-    let mut report = match state
+    let report = match state
         .turns
         .run_turn(&pathway, pathway_state, user_text, ctx.clone())
         .await
@@ -257,82 +271,27 @@ async fn pathway_turn(
         }
     };
     let fallback = report.fallback.is_some();
-    collect(&report, write);
-    ctx.history.push(HistoryEntry {
-        role: Role::User,
-        text: user_text.to_owned(),
-    });
-    for _ in 0..MAX_TRANSFERS {
-        let Signal::TransferPathway {
-            pathway_id: next, ..
-        } = &report.outcome.signal
-        else {
-            break;
-        };
-        let next = next.clone();
-        let version = report.outcome.state.pathway_version.clone();
-        let Some(p) = load_pathway(state, &c.org_id, &next, version.as_deref()).await? else {
-            tracing::warn!(conversation.id = %c.id, pathway.id = %next, "transfer target pathway not found");
-            break;
-        };
-        pathway = p;
-        ctx.history
-            .extend(said(&report).into_iter().map(|text| HistoryEntry {
-                role: Role::Agent,
-                text,
-            }));
-        write.pathway_id = Some(next);
-        write.pathway_version = version;
-        report = match state
-            .turns
-            .run_opener(&pathway, report.outcome.state.clone(), ctx.clone())
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(conversation.id = %c.id, error = %e, "transferred pathway cannot run");
-                break;
-            }
-        };
-        collect(&report, write);
-    }
+    let mut g = Gathered::default();
+    g.add(&report, &c.user_number);
+    follow_transfers(
+        state,
+        &c.org_id,
+        &c.user_number,
+        report,
+        ctx,
+        Some(user_text),
+        &mut g,
+    )
+    .await?;
+    write
+        .messages
+        .extend(g.messages.iter().map(|t| outbound(t)));
+    write.pathway = Some(g.write);
     Ok(if fallback {
         TurnResult::Fallback
     } else {
         TurnResult::Pathway
     })
-}
-
-/// Adds a turn's replies and state to `write`.
-fn collect(report: &TurnReport, write: &mut TurnWrite) {
-    let o = &report.outcome;
-    write
-        .messages
-        .extend(said(report).iter().map(|t| outbound(t)));
-    write
-        .tags
-        .extend(o.tags.iter().filter_map(|t| serde_json::to_value(t).ok()));
-    write.pathway_state = Some(serde_json::to_string(&o.state).expect("state serializes"));
-    write.current_node_id = o.state.current_node_id.clone();
-    write.variables = Some(Value::Object(o.state.variables.clone()).to_string());
-    if matches!(o.signal, Signal::End { .. }) || o.state.ended {
-        write.end = Some(EndStatus::Ended);
-    }
-    if let Signal::Handoff { node_id, .. } = &o.signal {
-        write.handoff_node = Some(node_id.clone());
-    }
-}
-
-/// The texts for this conversation's user (an SMS node's text to another number is not).
-fn said(report: &TurnReport) -> Vec<String> {
-    report
-        .outcome
-        .messages
-        .iter()
-        .filter(|m| m.to.is_none())
-        .map(|m| m.text.clone())
-        .filter(|t| !t.trim().is_empty())
-        .collect()
 }
 
 /// The graph a pathway and version name, or `None` when either is gone.
@@ -353,18 +312,4 @@ pub(crate) async fn load_pathway(
             Resolution::PathwayNotFound | Resolution::VersionNotFound => None,
         },
     )
-}
-
-/// A reply queued as an agent message.
-pub fn outbound(text: &str) -> NewOutbound {
-    let count = segments::count(text);
-    NewOutbound {
-        body: text.to_owned(),
-        sender: "AGENT".into(),
-        encoding: count.encoding.as_str().into(),
-        segments: i64::from(count.segments),
-        content_sid: None,
-        content_variables: None,
-        priority: 0,
-    }
 }

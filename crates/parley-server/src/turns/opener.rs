@@ -4,34 +4,41 @@
 //!
 //! Unlike a reply to a user, an opener that cannot be produced is refused to the API caller
 //! (who is there to read why) instead of falling back: `NO_REPLY_SOURCE` when nothing is
-//! configured, `MODEL_REQUIRED` when the source needs a model the server lacks, and the
-//! model's own failure as `MODEL_UNAVAILABLE` (503), so nothing half-made reaches a user.
+//! configured, the errors of `source_check` (a pathway, version or start node that does not
+//! exist, `MODEL_REQUIRED` when the source needs a model the server lacks), and the model's
+//! own failure as `MODEL_UNAVAILABLE` (503), so nothing half-made reaches a user.
+//!
+//! A pathway opener is a whole run: its tags, state and variables (a webhook node's answer
+//! included), SMS nodes' messages to other numbers, an End Call or a Transfer to Human, and
+//! the pathways it transfers to, all land with the send.
 
 use axum::http::StatusCode;
-use parley_domain::pathways::{PathwayState, TurnContext};
-use parley_domain::personas::ReplySource;
-use parley_store::{ReplyLookup, ReplyRequest, Resolution, VersionRef};
+use parley_domain::{
+    pathways::{PathwayState, TurnContext},
+    personas::ReplySource,
+};
+use parley_store::{PathwayWrite, ReplyRequest};
 use serde_json::{Map, Value};
 
-use super::{agent::load_pathway, TurnError};
+use super::{
+    effects::{follow_transfers, Gathered},
+    source_check::{checked_source, SourceFor},
+    TurnError,
+};
 use crate::{
-    api::{
-        error::ApiError,
-        pathways::checks::{
-            model_missing_at, model_required, pathway_not_found, version_not_found,
-        },
-        personas::persona_not_found,
-    },
+    api::{error::ApiError, pathways::checks::model_missing_at},
     app::AppState,
     language_models::{CallOptions, LanguageModelExt},
 };
 
-/// What the agent says first, and where a pathway then stands.
+/// What the agent says first, and what a pathway's run writes with it.
 #[derive(Debug, Clone)]
 pub struct Opener {
     /// One or more messages, in order (never empty).
     pub messages: Vec<String>,
-    pub current_node_id: Option<String>,
+    /// The pathway run's state, tags, messages to other numbers, end or handoff; `None`
+    /// for an objective.
+    pub pathway: Option<PathwayWrite>,
 }
 
 /// Who the opener is for.
@@ -48,90 +55,57 @@ pub async fn opener(
     to: &OpenerFor<'_>,
     req: &ReplyRequest<'_>,
 ) -> Result<Opener, ApiError> {
-    let lookup = state
-        .store
-        .resolve_reply_source(to.org_id, to.agent_number, Some(to.channel), req)
-        .await?;
-    let source = match lookup {
-        ReplyLookup::Resolved { source, .. } => source,
-        ReplyLookup::NumberNotFound => {
-            return Err(ApiError::agent_number_not_found(to.agent_number))
-        }
-        ReplyLookup::PersonaNotFound => {
-            return Err(persona_not_found(req.persona_id.unwrap_or_default()))
-        }
+    let checked = checked_source(
+        state,
+        &SourceFor {
+            org_id: to.org_id,
+            agent_number: to.agent_number,
+            channel: to.channel,
+            prefix: "",
+        },
+        req,
+    )
+    .await?;
+    let (pathway, graph) = match (checked.source, checked.graph) {
+        (ReplySource::Nothing, _) => return Err(ApiError::no_reply_source()),
+        (ReplySource::Objective { prompt, .. }, _) => return objective(state, to, &prompt).await,
+        (ReplySource::Pathway { pathway, .. }, Some(graph)) => (pathway, graph),
+        (ReplySource::Pathway { .. }, None) => return Err(ApiError::internal()),
     };
-    match source {
-        ReplySource::Nothing => Err(ApiError::no_reply_source()),
-        ReplySource::Objective { prompt, .. } => objective(state, to, &prompt).await,
-        ReplySource::Pathway { pathway, .. } => {
-            let version = pathway
-                .version
-                .clone()
-                .unwrap_or_else(|| "production".into());
-            let graph = match state
-                .store
-                .resolve_pathway_ref(to.org_id, &pathway.pathway_id, &VersionRef::parse(&version))
-                .await?
-            {
-                Resolution::Found(r) => {
-                    parley_domain::pathways::Pathway::from_value(r.graph().clone())
-                }
-                Resolution::PathwayNotFound => return Err(pathway_not_found(&pathway.pathway_id)),
-                Resolution::VersionNotFound => {
-                    return Err(version_not_found(&pathway.pathway_id, &version))
-                }
-            };
-            // Like a send with agent_message (`check_runs_without_model`): a later turn must
-            // not need the model this server lacks.
-            if state.language_model.is_none() {
-                let needs = graph.model_needs();
-                if !needs.is_empty() {
-                    return Err(model_required(&needs));
-                }
-            }
-            let vars = to.request_data.cloned().unwrap_or_default();
-            let mut s =
-                PathwayState::new(pathway.pathway_id.clone(), pathway.version.clone(), vars);
-            s.current_node_id = pathway.start_node_id.clone();
-            let ctx = TurnContext {
-                conversation_id: String::new(),
-                from: to.user_number.to_owned(),
-                to: to.agent_number.to_owned(),
-                now_ms: state.clock.now_ms(),
-                history: Vec::new(),
-            };
-            let report = state
-                .turns
-                .run_opener(&graph, s, ctx)
-                .await
-                .map_err(|e| match e {
-                    TurnError::ModelRequired { node_id, task } => model_missing_at(&node_id, task),
-                    TurnError::Engine(e) => {
-                        ApiError::invalid(format!("the pathway cannot open: {e}"))
-                    }
-                })?;
-            if let Some(e) = report.fallback {
-                return Err(unavailable(&e.to_string()));
-            }
-            let messages: Vec<String> = report
-                .outcome
-                .messages
-                .iter()
-                .filter(|m| m.to.is_none() && !m.text.trim().is_empty())
-                .map(|m| m.text.clone())
-                .collect();
-            if messages.is_empty() {
-                return Err(ApiError::invalid(
-                    "the pathway's start node says nothing: send agent_message, or give the start node a text",
-                ));
-            }
-            Ok(Opener {
-                messages,
-                current_node_id: report.outcome.state.current_node_id,
-            })
-        }
+    let vars = to.request_data.cloned().unwrap_or_default();
+    let mut s = PathwayState::new(pathway.pathway_id.clone(), pathway.version.clone(), vars);
+    s.current_node_id = pathway.start_node_id.clone();
+    // The conversation does not exist yet: `{{call_id}}` is blank in an opener.
+    let ctx = TurnContext {
+        conversation_id: String::new(),
+        from: to.user_number.to_owned(),
+        to: to.agent_number.to_owned(),
+        now_ms: state.clock.now_ms(),
+        history: Vec::new(),
+    };
+    let report = state
+        .turns
+        .run_opener(&graph, s, ctx.clone())
+        .await
+        .map_err(|e| match e {
+            TurnError::ModelRequired { node_id, task } => model_missing_at(&node_id, task),
+            TurnError::Engine(e) => ApiError::invalid(format!("the pathway cannot open: {e}")),
+        })?;
+    if let Some(e) = report.fallback {
+        return Err(unavailable(&e.to_string()));
     }
+    let mut g = Gathered::default();
+    g.add(&report, to.user_number);
+    follow_transfers(state, to.org_id, to.user_number, report, ctx, None, &mut g).await?;
+    if g.messages.is_empty() {
+        return Err(ApiError::invalid(
+            "the pathway's start node says nothing: send agent_message, or give the start node a text",
+        ));
+    }
+    Ok(Opener {
+        messages: g.messages,
+        pathway: Some(g.write),
+    })
 }
 
 async fn objective(state: &AppState, to: &OpenerFor<'_>, prompt: &str) -> Result<Opener, ApiError> {
@@ -168,30 +142,8 @@ async fn objective(state: &AppState, to: &OpenerFor<'_>, prompt: &str) -> Result
         .map_err(|e| unavailable(&e.to_string()))?;
     Ok(Opener {
         messages: vec![text],
-        current_node_id: None,
+        pathway: None,
     })
-}
-
-/// A send that names a pathway on a server without a language model: refused now
-/// (`MODEL_REQUIRED`, naming each node and edge) when a later turn of that pathway would need
-/// the model, rather than failing on the user's reply. A pathway that does not exist (yet)
-/// is not checked here: the conversation only stores the reference.
-pub async fn check_runs_without_model(
-    state: &AppState,
-    org_id: &str,
-    pathway_id: &str,
-    version: Option<&str>,
-) -> Result<(), ApiError> {
-    if state.language_model.is_some() {
-        return Ok(());
-    }
-    if let Some(graph) = load_pathway(state, org_id, pathway_id, version).await? {
-        let needs = graph.model_needs();
-        if !needs.is_empty() {
-            return Err(model_required(&needs));
-        }
-    }
-    Ok(())
 }
 
 fn unavailable(why: &str) -> ApiError {

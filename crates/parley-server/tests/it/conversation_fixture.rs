@@ -13,6 +13,8 @@ pub const AGENT_2: &str = "+15550100002";
 pub async fn seed(app: &TestApp) -> Vec<String> {
     app.number(&app.org_id, AGENT_1, 100.0).await;
     app.number(&app.org_id, AGENT_2, 100.0).await;
+    crate::pathways::stored_pathway(app, "p-b", 2, &["start"]).await;
+    crate::pathways::stored_pathway(app, "p-a", 10, &["50%_off"]).await;
     let mut ids = Vec::new();
     let bodies = [
         json!({"user_number": USER, "agent_number": AGENT, "message": "m", "curr_pathway_id": "p-b",

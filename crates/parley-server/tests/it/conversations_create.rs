@@ -13,6 +13,7 @@ crate::backend_tests!(
 
 async fn create_stores_state_and_a_user_message_without_sending(b: Backend) {
     let app = TestApp::spawn(b).await;
+    crate::pathways::stored_pathway(&app, "pw-1", 1, &["start", "ask-time"]).await;
     let data = app
         .create(&json!({
             "user_number": USER, "agent_number": AGENT, "message": "I'd like to book for Friday",

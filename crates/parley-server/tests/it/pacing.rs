@@ -63,6 +63,7 @@ async fn batch_row(app: &TestApp, agent: &str, user: &str) -> i64 {
             priority: PRIORITY_BATCH,
         },
         more: Vec::new(),
+        pathway: None,
         idempotency: None,
         now: app.clock.now_ms(),
     };

@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, Backend, TestApp};
+use crate::helpers::{assert_error, Backend, TestApp, T0};
 
 crate::backend_tests!(
     pathways_are_created_listed_updated_and_deleted,
@@ -46,6 +46,43 @@ pub async fn create(app: &TestApp, key: &str, name: &str) -> String {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["status"], "success");
     body["pathway_id"].as_str().unwrap().to_owned()
+}
+
+/// Stores a pathway with an id of the test's choosing (tests that list and filter
+/// conversations by `curr_pathway_id` name their own) in `app`'s org: a draft and `versions`
+/// numbered versions, each with one static node per name in `nodes` (the first is the start).
+/// Sends and creates naming a pathway are refused unless it exists, with the version and node.
+pub async fn stored_pathway(app: &TestApp, id: &str, versions: usize, nodes: &[&str]) {
+    let graph = parley_store::graph_of(
+        nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({"id": n, "type": "Default", "data": {"isStart": i == 0, "text": "Hi"}}))
+            .collect(),
+        json!([]),
+    );
+    let store = &app.store;
+    store
+        .create_pathway(&app.org_id, id, id, None, T0)
+        .await
+        .unwrap();
+    let draft = parley_store::PathwayUpdate {
+        name: None,
+        description: None,
+        draft: Some(graph.clone()),
+    };
+    store
+        .update_pathway(&app.org_id, id, &draft, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    for n in 1..=versions {
+        store
+            .create_pathway_version(&app.org_id, id, &format!("{id}-v{n}"), "v", &graph, T0)
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }
 
 /// Creates the reminder pathway with its draft saved.

@@ -93,6 +93,9 @@ async fn every_send_field_is_stored_on_the_conversation(b: Backend) {
         .post("/v1/personas", &app.key, &json!({"name": "P"}))
         .await;
     let persona = p["data"]["id"].as_str().unwrap().to_owned();
+    // The pathways named must exist, with the versions and start nodes named.
+    crate::pathways::stored_pathway(&app, "p9", 2, &["n1"]).await;
+    crate::pathways::stored_pathway(&app, "p1", 3, &["start"]).await;
     let body = json!({
         "user_number": USER, "agent_number": AGENT, "agent_message": "Hola 👋",
         "request_data": {"name": "Ann", "n": 3}, "metadata": {"crm_id": "42"},

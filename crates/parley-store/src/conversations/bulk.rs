@@ -33,7 +33,10 @@ pub(crate) const MAX_RUN: usize = 256;
 impl SendRequest {
     /// Whether this send may share a multi-row run (see the module docs).
     pub(crate) fn is_plain(&self) -> bool {
-        self.idempotency.is_none() && !self.new_conversation && self.more.is_empty()
+        self.idempotency.is_none()
+            && !self.new_conversation
+            && self.more.is_empty()
+            && self.pathway.is_none()
     }
 
     fn pair_key(&self) -> (&str, &str, &str, &str) {

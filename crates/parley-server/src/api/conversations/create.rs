@@ -18,6 +18,7 @@ use crate::{
         send::{check_text, parse_channel, parse_number, seconds, NumOrString},
     },
     app::AppState,
+    turns::source_check::{check_node, checked_pathway, PathwayRef},
 };
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -72,9 +73,9 @@ pub struct CreateConversationEnvelope {
     request_body = CreateConversationIn,
     responses(
         (status = 200, description = "Stored; nothing was sent", body = CreateConversationEnvelope),
-        (status = 400, description = "Invalid field (`INVALID_PARAMETER`) or timeouts (`INVALID_TIMEOUT_CONFIG`)", body = ErrorBody),
+        (status = 400, description = "Invalid field (`INVALID_PARAMETER`, also a current_node_id that is not a node of the pathway), timeouts (`INVALID_TIMEOUT_CONFIG`), or a pathway that needs a language model this server lacks (`MODEL_REQUIRED`)", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
-        (status = 404, description = "agent_number is not one of the caller's numbers", body = ErrorBody),
+        (status = 404, description = "agent_number is not one of the caller's numbers (`AGENT_NUMBER_NOT_FOUND`), or curr_pathway_id is not one of its pathways (`PATHWAY_NOT_FOUND`) or has no curr_pathway_version (`PATHWAY_VERSION_NOT_FOUND`)", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -120,6 +121,20 @@ pub async fn create_conversation(
         .store
         .number_config(number.id, channel.as_str())
         .await?;
+    let pathway_version = b.curr_pathway_version.map(NumOrString::into_string);
+    // The next inbound continues on this pathway: it must exist (and run on this server).
+    if let Some(id) = &b.curr_pathway_id {
+        let pathway = PathwayRef {
+            id,
+            version: pathway_version.as_deref(),
+            id_field: "curr_pathway_id",
+            version_field: "curr_pathway_version",
+        };
+        let graph = checked_pathway(&state, &org.id, &pathway).await?;
+        if let Some(node) = &b.current_node_id {
+            check_node(&graph, id, "current_node_id", node)?;
+        }
+    }
     let count = segments::count(&text);
     let req = CreateRequest {
         org_id: org.id,
@@ -130,7 +145,7 @@ pub async fn create_conversation(
         fields: ConversationFields {
             request_data: b.request_data.map(Value::Object),
             pathway_id: b.curr_pathway_id,
-            pathway_version: b.curr_pathway_version.map(NumOrString::into_string),
+            pathway_version,
             current_node_id: b.current_node_id,
             timeouts,
             ..Default::default()

@@ -22,6 +22,7 @@ fn send(user: &str) -> SendRequest {
             priority: 0,
         },
         more: Vec::new(),
+        pathway: None,
         idempotency: None,
         now: 0,
     }
