@@ -245,6 +245,8 @@ fn serve(db: &str, port: u16) -> (Server, Vec<String>) {
         ])
         .env_remove("PARLEY_API_KEY")
         .env("PARLEY_SANDBOX__DELIVERY_DELAY_MS", "0")
+        // Uploaded batch files go beside the test's database, not into the source tree.
+        .env("PARLEY_BATCHES__DATA_DIR", format!("{db}.data"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

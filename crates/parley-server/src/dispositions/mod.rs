@@ -1,16 +1,14 @@
 //! Running dispositions (outcomes) over a conversation: the step the end-of-conversation
 //! pipeline takes after citations, and what `POST /v1/dispositions/{id}/test` runs.
 //!
-//! ```ignore
-//! let plan = store.current_disposition_versions(org_id, &disposition_ids).await?;
-//! let ran = dispositions::run(&plan, &record, state.language_model.as_deref(), &RunOptions::default()).await;
-//! if ran.retryable_failure && !final_attempt { /* try the ending again later */ }
-//! let tag = dispositions::disposition_tag(&ran.logs);
-//! ```
+//! `endings::compute` is the caller to read: it loads the plan with
+//! `Store::current_disposition_versions`, runs it, retries the ending on
+//! `retryable_failure`, and stores the logs with [`disposition_tag`].
 //!
 //! [`run`] never fails and never panics: one [`DispositionLog`] per entry of the plan, in its
-//! order, and whether a failure among them may pass on another attempt. An id that named nothing, a stored definition that no longer checks, a model field
-//! on a server without a model, and a model that fails or answers badly each give that
+//! order, and whether a failure among them may pass on another attempt. An id that named
+//! nothing, a stored definition that no longer checks, a model field on a server without a
+//! model, and a model that fails or answers badly each give that
 //! disposition an `ERROR` log (with `result: null`) and leave the others alone. Rule fields
 //! need no model; all model fields of one disposition are asked in one call. Dispositions
 //! run one after another, so logs and model calls come in the plan's order.

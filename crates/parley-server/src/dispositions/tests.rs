@@ -140,10 +140,7 @@ async fn model_fields_are_asked_in_one_call_with_the_transcript() {
         prompt.contains("- mood (string): How the user feels"),
         "{prompt}"
     );
-    assert!(
-        prompt.contains("- people (number): Party size"),
-        "{prompt}"
-    );
+    assert!(prompt.contains("- people (number): Party size"), "{prompt}");
     assert_eq!(
         seen[0].messages[1].content,
         "Conversation:\nAgent: Reply C to confirm\nAgent: This is Sam\nUser: C, and I'm thrilled"

@@ -29,6 +29,7 @@ mod dispatch;
 mod dispositions;
 mod dispositions_run;
 mod endings;
+mod endings_outcomes;
 mod fake_model;
 mod handoff;
 mod help_keyword;
