@@ -16,6 +16,7 @@ use crate::{
     fake_model::{Answer, FakeModel},
     helpers::{Backend, TestApp, AGENT},
     webhook_receiver::{loopback_config, Receiver},
+    webhooks::close,
 };
 
 crate::backend_tests!(
@@ -102,18 +103,6 @@ fn status_hooks(rx: &Receiver, conv: &str) -> Vec<Value> {
         .map(|r| r.json())
         .filter(|v| v["conversation_id"] == conv && v["type"] == "status")
         .collect()
-}
-
-async fn close(app: &TestApp, conv: &str) {
-    let (status, body) = app
-        .call(
-            Method::PATCH,
-            &format!("/v1/sms/conversations/{conv}"),
-            &app.key,
-            Some(&json!({"is_active": false})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
 }
 
 async fn racing_triggers_compute_the_summary_once_and_send_one_webhook(b: Backend) {
