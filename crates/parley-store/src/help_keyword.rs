@@ -3,19 +3,18 @@
 //! agent turn. It lands on the pair's latest conversation, ended or not, so a user who
 //! opted out and asks for help does not open a new conversation.
 
-use parley_domain::segments;
 use sqlx::Row;
 
 use crate::{
     conversations::{
         inbound::latest_conversation,
-        insert_inbound, insert_outbound_on,
+        insert_inbound,
         pair::{create_conversation, touch_conversation},
-        ConversationFields, InboundMessage, InboundOutcome, NewOutbound, ReplyDecision,
+        ConversationFields, InboundMessage, InboundOutcome, ReplyDecision,
     },
     lifecycle::lock_conversation,
     number_configs::decode_config,
-    Result, Store, PRIORITY_LIVE,
+    Result, Store, StoreError,
 };
 
 /// Marks the answer so the dispatcher sends it even to a suppressed user: carriers'
@@ -64,28 +63,12 @@ impl Store {
         let message_id = insert_inbound(&mut tx, &conversation_id, m, media).await?;
         let c = lock_conversation(&mut tx, self.dialect, &m.org_id, &conversation_id)
             .await?
-            .expect("the conversation was found or created in this transaction");
-        let count = segments::count(answer);
-        let reply = insert_outbound_on(
-            &mut tx,
-            &c,
-            &NewOutbound {
-                body: answer.to_owned(),
-                sender: "AGENT".into(),
-                encoding: count.encoding.as_str().into(),
-                segments: i64::from(count.segments),
-                content_sid: None,
-                content_variables: None,
-                priority: PRIORITY_LIVE,
-            },
-            m.now,
-        )
-        .await?;
-        sqlx::query("UPDATE messages SET purpose = $1 WHERE id = $2")
-            .bind(HELP_PURPOSE)
-            .bind(reply)
-            .execute(&mut *tx)
-            .await?;
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "conversation {conversation_id} vanished mid-transaction"
+                ))
+            })?;
+        crate::timers::queue(&mut tx, &c, answer.to_owned(), HELP_PURPOSE, m.now).await?;
         tx.commit().await?;
         Ok(InboundOutcome {
             conversation_id,

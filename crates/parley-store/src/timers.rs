@@ -238,8 +238,9 @@ impl Store {
     }
 }
 
-/// Queues a timer's message on `c` (from its agent number, on its channel).
-async fn queue(
+/// Queues a message Parley itself sends on `c` (from its agent number, on its channel),
+/// marked with why (`warning`, `timeout`, `help`): a timer's message or a HELP answer.
+pub(crate) async fn queue(
     tx: &mut Transaction<'_, Any>,
     c: &ConversationRow,
     text: String,

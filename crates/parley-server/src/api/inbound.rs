@@ -2,9 +2,9 @@
 //! Twilio): a STOP-style keyword opts the user out (stored, webhooked, conversation ended
 //! `blacklisted`, user suppressed, in one transaction); a START-style keyword from a
 //! suppressed user opts them back in; HELP is answered with the number's `help_message`
-//! when it has one (even to an opted-out user, without a turn); anything else goes through the decision procedure
-//! (spec 7.3, `parley_store::ReplyDecision`), which stores it and says whether the agent
-//! should answer.
+//! when it has one (even to an opted-out user, without a turn); anything else goes through
+//! the decision procedure (spec 7.3, `parley_store::ReplyDecision`), which stores it and
+//! says whether the agent should answer.
 
 use parley_domain::opt_out::{self, Keyword};
 use parley_store::{InboundKeyword, InboundMessage, InboundOutcome};
