@@ -114,19 +114,21 @@ impl Store {
 
     /// The conversation and its settings; `None` when it was deleted meanwhile.
     pub async fn ending_inputs(&self, e: &PendingEnding) -> Result<Option<EndingInputs>> {
-        let Some(record) = self
-            .conversation_record(&e.org_id, &e.conversation_id)
-            .await?
+        let mut tx = self.reader.begin().await?;
+        let Some(c) = sqlx::query_as::<_, ConversationRow>(
+            "SELECT * FROM conversations WHERE org_id = $1 AND id = $2",
+        )
+        .bind(&e.org_id)
+        .bind(&e.conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?
         else {
+            tx.rollback().await?;
             return Ok(None);
         };
-        let mut tx = self.reader.begin().await?;
-        let c = sqlx::query_as::<_, ConversationRow>("SELECT * FROM conversations WHERE id = $1")
-            .bind(&e.conversation_id)
-            .fetch_one(&mut *tx)
-            .await?;
         let number = payload::number_config(&mut tx, &c).await?;
         tx.rollback().await?;
+        let record = self.record_for(&c).await?;
         let number = number.unwrap_or_default();
         let ids = |own: &Option<String>, fallback: &[String]| match parse_json(own.clone()) {
             Some(Value::Array(v)) => v

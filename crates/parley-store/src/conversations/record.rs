@@ -26,6 +26,11 @@ impl Store {
         else {
             return Ok(None);
         };
+        Ok(Some(self.record_for(&c).await?))
+    }
+
+    /// `c` with its visible transcript, for a caller that already read the row.
+    pub(crate) async fn record_for(&self, c: &ConversationRow) -> Result<ConversationRecord> {
         let rows = sqlx::query(
             "SELECT id, sender, body, created_at FROM messages WHERE conversation_id = $1 \
              AND deleted_at IS NULL ORDER BY id",
@@ -44,7 +49,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Some(record_of(&c, transcript)))
+        Ok(record_of(c, transcript))
     }
 }
 
