@@ -11,9 +11,8 @@
 use std::{sync::Arc, time::Duration};
 
 use parley_domain::clock::{Clock, SystemClock};
-use parley_server::workers::timers::TimerWorker;
+use parley_server::{wakeups::Wakeups, workers::timers::TimerWorker};
 use parley_store::{Store, StoreOptions};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 fn arg(name: &str, default: &str) -> String {
@@ -118,7 +117,7 @@ async fn main() {
     let worker = Arc::new(TimerWorker {
         store: store.clone(),
         clock: Arc::new(clock),
-        dispatch_wake: Arc::new(Notify::new()),
+        dispatch_wake: Wakeups::new("timer-bench").dispatch.clone(),
     });
     let stop = CancellationToken::new();
     let running = tokio::spawn(worker.clone().run(stop.clone()));

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use parley_domain::clock::Clock;
 use parley_store::Store;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -13,6 +12,7 @@ use crate::{
     config::Config,
     language_models::{self, LanguageModel},
     turns::TurnDriver,
+    wakeups::{Wake, Wakeups},
     webhooks::Poster,
     workers::{batches::BatchRunner, dispatch::Dispatcher, jobs::JobRunner},
     workers::{
@@ -27,13 +27,13 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub keys: Arc<auth::KeyCache>,
-    /// Pinged after a message is queued so the dispatch worker claims it without waiting
-    /// for its next poll.
-    pub dispatch_wake: Arc<Notify>,
+    /// Pinged after a message is queued so the dispatch workers (this node's and, on
+    /// PostgreSQL, the others') claim it without waiting for their next poll.
+    pub dispatch_wake: Arc<Wake>,
     /// Senders' backlogs for the send API's horizon check.
     pub backlog: Arc<BacklogCache>,
-    /// Pinged when a batch starts so the batch worker picks it up at once.
-    pub batch_wake: Arc<Notify>,
+    /// Pinged when a batch starts so a batch worker picks it up at once.
+    pub batch_wake: Arc<Wake>,
     /// Signs and posts customer webhooks (the worker's and resends).
     pub webhooks: Poster,
     /// The configured LLM (`[language_model]`), `None` without a `base_url`: turns that need
@@ -43,7 +43,9 @@ pub struct AppState {
     /// webhook-node client.
     pub turns: Arc<TurnDriver>,
     /// Pinged when an inbound message asks for an agent turn.
-    pub turn_wake: Arc<Notify>,
+    pub turn_wake: Arc<Wake>,
+    /// The three wakes above, and their relay to other nodes.
+    pub wakeups: Arc<Wakeups>,
 }
 
 pub struct App {
@@ -103,7 +105,8 @@ impl App {
             owner: owner.clone(),
             day_offset_ms: config.pacing.day_clock().offset_ms,
         });
-        let dispatch_wake = Arc::new(Notify::new());
+        let wakeups = Arc::new(Wakeups::new(&owner));
+        let dispatch_wake = wakeups.dispatch.clone();
         let batches = Arc::new(BatchRunner {
             store: store.clone(),
             clock: clock.clone(),
@@ -153,11 +156,12 @@ impl App {
             keys: Arc::new(auth::KeyCache::default()),
             dispatch_wake,
             backlog: Arc::new(BacklogCache::default()),
-            batch_wake: Arc::new(Notify::new()),
+            batch_wake: wakeups.batches.clone(),
             webhooks: poster,
             language_model,
             turns,
-            turn_wake: Arc::new(Notify::new()),
+            turn_wake: wakeups.turns.clone(),
+            wakeups,
         };
         let turn_worker = Arc::new(TurnWorker {
             state: state.clone(),
@@ -223,7 +227,11 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let mut workers = Vec::new();
+        let mut workers = self
+            .state
+            .wakeups
+            .start(self.state.store.clone(), shutdown.clone())
+            .await;
         if self.state.config.dispatch.enabled {
             workers.push(tokio::spawn(
                 self.dispatcher

@@ -15,6 +15,7 @@ pub mod endings;
 pub mod hooks;
 pub mod language_models;
 pub mod turns;
+pub mod wakeups;
 pub mod webhooks;
 pub mod workers;
 

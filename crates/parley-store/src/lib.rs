@@ -34,6 +34,7 @@ mod sandbox;
 mod suppressions;
 mod timers;
 mod turns;
+mod wake_bus;
 mod webhooks;
 
 use std::{str::FromStr, time::Duration};
@@ -86,6 +87,7 @@ pub use sandbox::{SandboxAccept, SandboxMessage};
 pub use suppressions::SuppressionReason;
 pub use timers::{DueTimer, TimerFired};
 pub use turns::{Elsewhere, PathwayWrite, TurnClaim, TurnFinish, TurnWrite};
+pub use wake_bus::WakeListener;
 pub use webhooks::{
     AttemptOutcome, AttemptRecord, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookLog,
     WebhookSecret,
@@ -184,6 +186,9 @@ pub struct Store {
     reader: AnyPool,
     /// Group commit for sends (SQLite only; PostgreSQL commits concurrently).
     send_batcher: Option<batcher::SendBatcher>,
+    /// PostgreSQL only: where the wake-up listener opens its own connection. Holds the
+    /// password, so it is never printed (see the `Debug` impl).
+    listen_url: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -280,6 +285,7 @@ impl Store {
                 writer,
                 reader,
                 send_batcher,
+                listen_url: None,
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -292,6 +298,7 @@ impl Store {
                 writer: pool.clone(),
                 reader: pool,
                 send_batcher: None,
+                listen_url: Some(url),
             })
         }
     }
@@ -303,10 +310,15 @@ impl Store {
     /// Applies pending migrations. Safe to run on every start and from several nodes: sqlx
     /// takes an advisory lock on PostgreSQL.
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.dialect {
+        let mut migrator = match self.dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
         };
+        // Rolling upgrades: a node of the previous release that restarts after a newer node
+        // migrated the database must still start. Migrations are additive (new tables,
+        // nullable or defaulted columns, new indexes), so the older code keeps working on
+        // the newer schema; see docs/OPERATIONS.md, "Upgrades".
+        migrator.set_ignore_missing(true);
         migrator
             .run(&self.writer)
             .await

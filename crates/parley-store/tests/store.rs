@@ -91,6 +91,8 @@ mod pathways;
 mod personas;
 #[path = "store/suppressions.rs"]
 mod suppressions;
+#[path = "store/upgrades.rs"]
+mod upgrades;
 
 const T0: i64 = 1_700_000_000_000;
 

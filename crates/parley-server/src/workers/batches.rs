@@ -15,7 +15,6 @@ use parley_store::{
     PRIORITY_BATCH,
 };
 use serde_json::Value;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -25,6 +24,7 @@ use crate::{
         rows::{Chunk, RowReader},
     },
     config::BatchesConfig,
+    wakeups::Wake,
 };
 
 pub struct BatchRunner {
@@ -33,7 +33,7 @@ pub struct BatchRunner {
     pub owner: String,
     pub cfg: BatchesConfig,
     /// Pinged after each chunk so the dispatcher starts on the new messages.
-    pub dispatch_wake: Arc<Notify>,
+    pub dispatch_wake: Arc<Wake>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +219,7 @@ impl BatchRunner {
     }
 
     /// The long-running loop of `parley serve`.
-    pub async fn run(self: Arc<Self>, wake: Arc<Notify>, shutdown: CancellationToken) {
+    pub async fn run(self: Arc<Self>, wake: Arc<Wake>, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             let idle = match self.run_once().await {
                 Ok(n) => n == 0,

@@ -6,15 +6,13 @@ use std::{sync::Arc, time::Duration};
 use parley_domain::{clock::Clock, message_status::MessageStatus, retry::RetryPolicy, whatsapp};
 use parley_store::{Claimed, DeliveryResult, DispatchOptions, Store};
 use rand::Rng;
-use tokio::{
-    sync::{Notify, Semaphore},
-    task::JoinSet,
-};
+use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     carriers::{CarrierError, Carriers, OutboundSms},
     config::DispatchConfig,
+    wakeups::Wake,
 };
 
 pub struct Dispatcher {
@@ -64,7 +62,7 @@ impl Dispatcher {
     }
 
     /// The long-running loop of `parley serve`.
-    pub async fn run(self: Arc<Self>, wake: Arc<Notify>, shutdown: CancellationToken) {
+    pub async fn run(self: Arc<Self>, wake: Arc<Wake>, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.cfg.concurrency.max(1)));
         let mut in_flight = JoinSet::new();
         let min_gap = Duration::from_millis(self.cfg.min_claim_interval_ms);

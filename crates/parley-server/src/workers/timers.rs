@@ -5,8 +5,9 @@ use std::{sync::Arc, time::Duration};
 
 use parley_domain::clock::Clock;
 use parley_store::{Store, TimerFired};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use crate::wakeups::Wake;
 
 const TIMER_LEASE_MS: i64 = 30_000;
 const BATCH: i64 = 500;
@@ -15,7 +16,7 @@ pub struct TimerWorker {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     /// Pinged when a timer queued a message, so dispatch sends it without waiting.
-    pub dispatch_wake: Arc<Notify>,
+    pub dispatch_wake: Arc<Wake>,
 }
 
 impl TimerWorker {

@@ -64,6 +64,7 @@ mod twilio_oracle;
 mod twilio_prism;
 mod twilio_send;
 mod twilio_sim;
+mod wakeups;
 mod webhook_delivery;
 mod webhook_receiver;
 mod webhooks;
