@@ -36,8 +36,6 @@ pub enum WakeKind {
     Batches = 4,
 }
 
-const ALL_KINDS: [WakeKind; 3] = [WakeKind::Dispatch, WakeKind::Turns, WakeKind::Batches];
-
 /// One worker's wake-up. `notify_one` and `notified` mirror [`Notify`]'s.
 pub struct Wake {
     kind: WakeKind,
@@ -104,18 +102,10 @@ impl Wakeups {
     }
 
     fn wake_locally(&self, bits: u8) {
-        for kind in ALL_KINDS {
-            if bits & kind as u8 != 0 {
-                self.get(kind).local.notify_one();
+        for wake in [&self.dispatch, &self.turns, &self.batches] {
+            if bits & wake.kind as u8 != 0 {
+                wake.local.notify_one();
             }
-        }
-    }
-
-    fn get(&self, kind: WakeKind) -> &Wake {
-        match kind {
-            WakeKind::Dispatch => &self.dispatch,
-            WakeKind::Turns => &self.turns,
-            WakeKind::Batches => &self.batches,
         }
     }
 
@@ -140,23 +130,18 @@ impl Wakeups {
         if store.dialect() != parley_store::Dialect::Postgres {
             return Vec::new();
         }
-        let first = store.wake_listener().await;
-        let listener = match first {
+        let listener = match store.wake_listener().await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "could not listen for other nodes' wake-ups yet; retrying");
                 None
             }
         };
-        let channel = match &listener {
-            Some(l) => l.channel().to_owned(),
-            None => String::new(),
-        };
         let listen = tokio::spawn(
             self.clone()
                 .listen(store.clone(), listener, shutdown.clone()),
         );
-        let publish = tokio::spawn(self.clone().publish(store, channel, shutdown));
+        let publish = tokio::spawn(self.clone().publish(store, shutdown));
         vec![listen, publish]
     }
 
@@ -201,12 +186,9 @@ impl Wakeups {
         }
     }
 
-    async fn publish(
-        self: Arc<Self>,
-        store: Store,
-        mut channel: String,
-        shutdown: CancellationToken,
-    ) {
+    async fn publish(self: Arc<Self>, store: Store, shutdown: CancellationToken) {
+        // Learned on the first ping, when the database answers.
+        let mut channel: Option<String> = None;
         while !shutdown.is_cancelled() {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -216,16 +198,16 @@ impl Wakeups {
             if bits == 0 {
                 continue;
             }
-            if channel.is_empty() {
-                // The first listen failed; learn the channel from a listener when the
-                // database is back (the pings raised meanwhile were only hints).
-                match store.wake_channel().await {
-                    Ok(Some(c)) => channel = c,
-                    _ => continue,
-                }
+            if channel.is_none() {
+                channel = store.wake_channel().await.ok().flatten();
             }
+            // Without a database there is no one to tell; the pings raised meanwhile were
+            // only hints.
+            let Some(channel) = channel.as_deref() else {
+                continue;
+            };
             let payload = format!("{}:{bits}", self.node);
-            if let Err(e) = store.publish_wake(&channel, &payload).await {
+            if let Err(e) = store.publish_wake(channel, &payload).await {
                 tracing::debug!(error = %e, "could not publish a wake-up; other nodes will poll");
             }
             tokio::select! {

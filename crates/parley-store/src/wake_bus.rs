@@ -55,21 +55,15 @@ impl Store {
         };
         let mut listener = PgListener::connect(url).await?;
         listener.listen(&channel).await?;
-        Ok(Some(WakeListener { listener, channel }))
+        Ok(Some(WakeListener { listener }))
     }
 }
 
 pub struct WakeListener {
     listener: PgListener,
-    channel: String,
 }
 
 impl WakeListener {
-    /// The channel to publish on, so that listeners hear it.
-    pub fn channel(&self) -> &str {
-        &self.channel
-    }
-
     /// The next payload. `Ok(None)` when the connection dropped: the next call reconnects
     /// (and listens again), but whatever was sent in between is gone, so the caller should
     /// treat it as "everything may be due".
