@@ -118,6 +118,7 @@ async fn main() {
         store: store.clone(),
         clock: Arc::new(clock),
         dispatch_wake: Wakeups::new("timer-bench").dispatch.clone(),
+        lease_ms: 30_000,
     });
     let stop = CancellationToken::new();
     let running = tokio::spawn(worker.clone().run(stop.clone()));

@@ -143,11 +143,13 @@ impl App {
             clock: clock.clone(),
             owner: owner.clone(),
             idempotency_retention_ms: config.idempotency.retention_hours * 3_600_000,
+            lease_ms: config.leases.jobs_ms,
         });
         let timers = Arc::new(TimerWorker {
             store: store.clone(),
             clock: clock.clone(),
             dispatch_wake: dispatch_wake.clone(),
+            lease_ms: config.leases.timers_ms,
         });
         let state = AppState {
             store,

@@ -60,6 +60,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// The LLM for agent turns; no `base_url`, no model.
     pub language_model: crate::language_models::LanguageModelConfig,
+    pub leases: LeasesConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -100,6 +101,8 @@ pub struct DispatchConfig {
     pub min_claim_interval_ms: u64,
     pub concurrency: usize,
     pub default_mps: f64,
+    /// Longest a send may trail its slot before it is re-paced instead (see default.toml).
+    pub max_late_ms: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -114,6 +117,21 @@ pub struct BatchesConfig {
     pub chunk_rows: usize,
     /// How long (ms) a worker holds a batch between chunks before another may take it over.
     pub lease_ms: i64,
+}
+
+/// How long claimed work stays with the node that claimed it (`[leases]`): after a node
+/// dies, the work it held waits this long before another node takes it over. Long enough
+/// for the slowest honest run of the work, since a live holder past its lease loses it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LeasesConfig {
+    /// Inactivity timers (firing is one short transaction).
+    pub timers_ms: i64,
+    /// Delayed jobs (sandbox delivery reports) and housekeeping.
+    pub jobs_ms: i64,
+    /// End-of-conversation pipelines (summary, citations, outcomes: model calls).
+    pub endings_ms: i64,
+    /// Agent turns hold `language_model.turn_budget_ms` plus this, for the store writes.
+    pub turn_margin_ms: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -231,6 +249,17 @@ impl Config {
         anyhow::ensure!(
             self.dispatch.lease_ms >= 1000,
             "dispatch.lease_ms must be at least 1000"
+        );
+        anyhow::ensure!(
+            (0..=self.dispatch.lease_ms / 2).contains(&self.dispatch.max_late_ms),
+            "dispatch.max_late_ms must be between 0 and dispatch.lease_ms / 2"
+        );
+        let l = &self.leases;
+        anyhow::ensure!(
+            [l.timers_ms, l.jobs_ms, l.endings_ms, l.turn_margin_ms]
+                .iter()
+                .all(|ms| *ms >= 1000),
+            "leases.* must be at least 1000 (ms)"
         );
         anyhow::ensure!(
             self.dispatch.default_mps > 0.0,

@@ -112,6 +112,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
+        let was_queued = crate::dispatch::queued_locked(&mut tx, self.dialect, id).await?;
         sqlx::query("UPDATE messages SET provider_sid = $1 WHERE id = $2 AND provider_sid IS NULL")
             .bind(provider_sid)
             .bind(id)
@@ -142,6 +143,11 @@ impl Store {
                     && status != MessageStatus::Undelivered
                 {
                     crate::webhooks::enqueue_message(&mut tx, id, now_ms).await?;
+                    // The callback beat the send's answer (which may never be recorded, if
+                    // its worker died): the message is out, so the inactivity clock starts.
+                    if was_queued {
+                        crate::timers::arm_after_send(&mut tx, id, now_ms).await?;
+                    }
                 }
                 if changed && status == MessageStatus::Read {
                     let conversation: String =
@@ -204,18 +210,24 @@ impl Store {
         )
     }
 
-    /// Which of these carrier ids already belong to a Parley message. Reconciliation uses it
-    /// so a lost send is never matched to a message Parley already knows under another id.
-    pub async fn known_provider_sids(&self, sids: &[String]) -> Result<Vec<String>> {
+    /// Which of these carrier ids already belong to a Parley message other than `message_id`.
+    /// Reconciliation uses it so a lost send is never matched to a message Parley knows
+    /// under another id. An id bound to `message_id` itself (a callback that arrived while
+    /// the lookup ran) is this message's copy, and must match, not be skipped.
+    pub async fn known_provider_sids(
+        &self,
+        sids: &[String],
+        message_id: i64,
+    ) -> Result<Vec<String>> {
         if sids.is_empty() {
             return Ok(Vec::new());
         }
-        let params: Vec<String> = (1..=sids.len()).map(|i| format!("${i}")).collect();
+        let params: Vec<String> = (2..=sids.len() + 1).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT provider_sid FROM messages WHERE provider_sid IN ({})",
+            "SELECT provider_sid FROM messages WHERE id <> $1 AND provider_sid IN ({})",
             params.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).bind(message_id);
         for s in sids {
             q = q.bind(s);
         }

@@ -51,7 +51,8 @@ pub struct Claimed {
     /// When to hand the message to the carrier (epoch ms).
     pub scheduled_at: i64,
     pub carrier: String,
-    /// The error the previous attempt ended with. After an ambiguous one (a timeout) the
+    /// The error the previous attempt ended with, or [`ABANDONED_ATTEMPT`] when its claim
+    /// was never released. After an ambiguous one (a timeout, an abandoned claim) the
     /// carrier may already hold the message and must look before sending again.
     pub previous_error: Option<String>,
     pub created_at: i64,
@@ -92,6 +93,11 @@ pub struct StatusCounts {
 /// bulk work, so a user's reply is not stuck behind a batch on the same number.
 pub const PRIORITY_LIVE: i64 = 0;
 pub const PRIORITY_BATCH: i64 = -10;
+
+/// `Claimed::previous_error` when the previous claim was never released: its worker died
+/// (or gave up) holding the lease, perhaps after handing the message to the carrier. As
+/// ambiguous as a timeout, so a carrier without idempotency looks before sending again.
+pub const ABANDONED_ATTEMPT: &str = "ABANDONED_ATTEMPT";
 
 impl Store {
     pub async fn claim_due_messages(&self, o: &DispatchOptions) -> Result<Vec<Claimed>> {
@@ -150,7 +156,7 @@ impl Store {
             let sql = format!(
                 "SELECT m.id, m.org_id, m.conversation_id, m.from_number, m.to_number, m.body, m.channel, m.segments, \
                  m.content_sid, m.content_variables, m.attempts + 1 AS attempts, m.priority AS scheduled_at, n.carrier, \
-                 m.error_code AS previous_error, m.created_at, m.provider_sid, m.purpose, n.messaging_service_sid, n.carrier_account \
+                 CASE WHEN m.lease_until IS NOT NULL THEN '{ABANDONED_ATTEMPT}' ELSE m.error_code END AS previous_error, m.created_at, m.provider_sid, m.purpose, n.messaging_service_sid, n.carrier_account \
                  FROM messages m JOIN numbers n ON n.phone_number = m.from_number \
                  WHERE m.from_number = $1 AND m.status = 'queued' AND m.next_attempt_at <= $2 \
                  AND (m.lease_until IS NULL OR m.lease_until < $2) \
@@ -249,15 +255,44 @@ impl Store {
             .bind(id),
         };
         let mut tx = self.writer.begin().await?;
+        let was_queued = queued_locked(&mut tx, self.dialect, id).await?;
         q.execute(&mut *tx).await?;
         // The message left the queue: its message webhook goes out now (once, whichever
         // of the send's answer and a carrier callback comes first).
         if matches!(result, DeliveryResult::Sent { .. }) {
             crate::webhooks::enqueue_message(&mut tx, id, now_ms).await?;
-            // An agent's turn went out: the inactivity clock starts now.
-            crate::timers::arm_after_send(&mut tx, id, now_ms).await?;
+            // An agent's turn went out: the inactivity clock starts now, unless a carrier
+            // callback saw it leave the queue first and started it then. Arming twice would
+            // re-arm a warning that may already have fired.
+            if was_queued {
+                crate::timers::arm_after_send(&mut tx, id, now_ms).await?;
+            }
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives back a claim that was never handed to the carrier (its slot passed before the
+    /// worker got to it): the message is queued again, and the attempt is not counted.
+    /// `previous_error` is what the claim said of the attempt before it (possibly
+    /// [`ABANDONED_ATTEMPT`]): kept, so the next claim still knows to look for a copy.
+    pub async fn release_claim(
+        &self,
+        id: i64,
+        owner: &str,
+        previous_error: Option<&str>,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1, \
+             error_code = $4, updated_at = $1 WHERE id = $2 AND status = 'queued' AND lease_owner = $3",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .bind(owner)
+        .bind(previous_error)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
@@ -310,6 +345,39 @@ impl Store {
                 .await?;
         Ok(row.try_get::<Option<i64>, _>("t")?)
     }
+}
+
+/// Whether message `id` is still `queued`, locking its row for the rest of the transaction
+/// so the send's answer and a carrier callback agree on which of them took it out. Its
+/// conversation's row is locked first, the order every writer of a conversation takes (the
+/// webhook enqueued next locks it too), so the two locks cannot deadlock.
+pub(crate) async fn queued_locked(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialect: crate::Dialect,
+    id: i64,
+) -> Result<bool> {
+    let conversation: Option<String> =
+        sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(c) = conversation {
+        sqlx::query(&format!(
+            "SELECT id FROM conversations WHERE id = $1{}",
+            dialect.for_update()
+        ))
+        .bind(c)
+        .fetch_optional(&mut **tx)
+        .await?;
+    }
+    let status: Option<Option<String>> = sqlx::query_scalar(&format!(
+        "SELECT status FROM messages WHERE id = $1{}",
+        dialect.for_update()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(status.flatten().as_deref() == Some("queued"))
 }
 
 /// SQL expression for the rank of the `status` column, mirroring `MessageStatus::rank`.

@@ -60,7 +60,8 @@ pub use conversations::{
     SetActiveOutcome, SortField, SortValue, TextField, TextOp,
 };
 pub use dispatch::{
-    Claimed, DeliveryResult, DispatchOptions, StatusCounts, PRIORITY_BATCH, PRIORITY_LIVE,
+    Claimed, DeliveryResult, DispatchOptions, StatusCounts, ABANDONED_ATTEMPT, PRIORITY_BATCH,
+    PRIORITY_LIVE,
 };
 pub use dispositions::{
     DispositionDelete, DispositionLookup, DispositionRow, DispositionVersion, VersionWrite,
@@ -102,6 +103,16 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The dialect of the connection a transaction runs on, for helpers handed only the
+    /// transaction.
+    fn of(tx: &sqlx::Transaction<'_, sqlx::Any>) -> Self {
+        if tx.backend_name().eq_ignore_ascii_case("postgresql") {
+            Dialect::Postgres
+        } else {
+            Dialect::Sqlite
+        }
+    }
+
     /// Row-lock clause for claims. SQLite has a single writer, so claims there are already
     /// serialized and need no lock.
     fn skip_locked(self) -> &'static str {

@@ -132,11 +132,16 @@ pub(crate) async fn arm_after_send(
 }
 
 impl Store {
-    /// Claims due timers, leased until `now + lease_ms`.
+    /// Claims due timers, leased until `now + lease_ms`. A conversation's timers go one at a
+    /// time, earliest first: a warning held by a node that died is not overtaken by the
+    /// timeout (which would end the conversation, and the warning would never go out).
     pub async fn claim_timers(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<DueTimer>> {
         let sql = format!(
-            "UPDATE conversation_timers SET lease_until = $1 WHERE id IN (SELECT id FROM conversation_timers \
-             WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until < $2) ORDER BY due_at, id LIMIT $3{}) \
+            "UPDATE conversation_timers SET lease_until = $1 WHERE id IN (SELECT t.id FROM conversation_timers t \
+             WHERE t.due_at <= $2 AND (t.lease_until IS NULL OR t.lease_until < $2) \
+             AND NOT EXISTS (SELECT 1 FROM conversation_timers p WHERE p.conversation_id = t.conversation_id \
+                             AND (p.due_at < t.due_at OR (p.due_at = t.due_at AND p.id < t.id))) \
+             ORDER BY t.due_at, t.id LIMIT $3{}) \
              RETURNING id, conversation_id, org_id, kind, due_at",
             self.dialect.skip_locked()
         );

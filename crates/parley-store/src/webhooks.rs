@@ -57,16 +57,22 @@ fn new_event_id() -> String {
     format!("msg_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The conversation a webhook is enqueued for, locked to the end of the transaction: two
+/// transactions enqueueing for one conversation then commit in the order their events were
+/// numbered, and the worker (which posts a conversation's events in id order) never posts an
+/// event before an earlier one that was still uncommitted when it looked.
 async fn conversation_in(
     tx: &mut Transaction<'_, Any>,
     conversation_id: &str,
 ) -> Result<Option<ConversationRow>> {
-    Ok(
-        sqlx::query_as::<_, ConversationRow>("SELECT * FROM conversations WHERE id = $1")
-            .bind(conversation_id)
-            .fetch_optional(&mut **tx)
-            .await?,
-    )
+    let sql = format!(
+        "SELECT * FROM conversations WHERE id = $1{}",
+        crate::Dialect::of(tx).for_update()
+    );
+    Ok(sqlx::query_as::<_, ConversationRow>(&sql)
+        .bind(conversation_id)
+        .fetch_optional(&mut **tx)
+        .await?)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -64,6 +64,7 @@ both_backends!(
     claims_pace_each_sender_and_keep_conversation_order,
     expired_leases_are_claimed_again,
     status_never_moves_backwards,
+    a_message_own_carrier_id_is_not_another_message,
     sandbox_counts_repeat_handovers_once,
     inbound_lands_on_the_active_conversation,
     orgs_and_numbers_are_scoped,
@@ -305,6 +306,11 @@ async fn expired_leases_are_claimed_again(s: &Store) {
     let again = s.claim_due_messages(&opts(T0 + 31_000)).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (a.message_id, 2));
+    // The first claim was never released: its worker may have handed the message over.
+    assert_eq!(
+        again[0].previous_error.as_deref(),
+        Some(parley_store::ABANDONED_ATTEMPT)
+    );
     s.record_delivery(
         a.message_id,
         &DeliveryResult::Retry {
@@ -320,13 +326,10 @@ async fn expired_leases_are_claimed_again(s: &Store) {
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(
-        s.claim_due_messages(&opts(T0 + 60_000))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    let third = s.claim_due_messages(&opts(T0 + 60_000)).await.unwrap();
+    assert_eq!(third.len(), 1);
+    // Released with an answer: the answer is what the next attempt learns.
+    assert_eq!(third[0].previous_error.as_deref(), Some("503"));
     s.record_delivery(
         a.message_id,
         &DeliveryResult::Failed {
@@ -341,6 +344,28 @@ async fn expired_leases_are_claimed_again(s: &Store) {
     assert_eq!(
         (m.status.as_deref(), m.error_code.as_deref(), m.attempts),
         (Some("failed"), Some("21211"), 3)
+    );
+}
+
+async fn a_message_own_carrier_id_is_not_another_message(s: &Store) {
+    org_with_number(s, "o1", "+15550100000", 100.0).await;
+    let send_to = |user: &'static str| send("o1", "+15550100000", user, "x");
+    let a = accepted(s.accept_send(&send_to("+15551230000")).await.unwrap());
+    let b = accepted(s.accept_send(&send_to("+15551230001")).await.unwrap());
+    // A callback binds Twilio's id to `a` while `a`'s lookup runs: for `a` that id is its
+    // own copy (to be matched), for any other message it is taken.
+    s.apply_carrier_status(a.message_id, "SMa", None, None, T0)
+        .await
+        .unwrap();
+    let listed = vec!["SMa".to_owned(), "SMx".to_owned()];
+    assert!(s
+        .known_provider_sids(&listed, a.message_id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.known_provider_sids(&listed, b.message_id).await.unwrap(),
+        vec!["SMa".to_owned()]
     );
 }
 

@@ -61,6 +61,14 @@ pub enum CarrierError {
 
 #[async_trait]
 pub trait Carrier: Send + Sync {
+    /// The carrier's copy of `msg`, when an earlier attempt may have reached it (see
+    /// `previous_error`). The dispatcher asks before the send slot, since looking may take
+    /// a round trip of its own; carriers that deduplicate on the message id need not look.
+    async fn find_copy(&self, _msg: &OutboundSms) -> Result<Option<Receipt>, CarrierError> {
+        Ok(None)
+    }
+
+    /// Hands `msg` over, at its send slot, once `find_copy` found no copy.
     async fn send(&self, msg: &OutboundSms) -> Result<Receipt, CarrierError>;
 }
 

@@ -10,7 +10,7 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    carriers::{CarrierError, Carriers, OutboundSms},
+    carriers::{Carrier, CarrierError, Carriers, OutboundSms},
     config::DispatchConfig,
     wakeups::Wake,
 };
@@ -85,11 +85,7 @@ impl Dispatcher {
                         };
                         let me = self.clone();
                         in_flight.spawn(async move {
-                            let wait = c.scheduled_at - me.clock.now_ms();
-                            if wait > 0 {
-                                tokio::time::sleep(Duration::from_millis(wait as u64)).await;
-                            }
-                            me.deliver(c).await;
+                            me.deliver_in_slot(c, true).await;
                             drop(permit);
                         });
                     }
@@ -120,19 +116,15 @@ impl Dispatcher {
         while in_flight.join_next().await.is_some() {}
     }
 
-    #[tracing::instrument(skip_all, fields(message.id = c.id, carrier.name = %c.carrier, attempt = c.attempts))]
+    /// Hands `c` to its carrier now, whatever its slot (tests drive dispatch with this).
     pub async fn deliver(&self, c: Claimed) {
-        let deadline = self.send_deadline(&c);
-        let now = self.clock.now_ms();
-        if now >= deadline {
-            // Too late to be sure the lease is still ours; the message will be claimed again.
-            tracing::warn!(
-                late_ms = now - c.scheduled_at,
-                "lease ran out before the send; leaving it for a new claim"
-            );
-            metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
-            return;
-        }
+        self.deliver_in_slot(c, false).await
+    }
+
+    /// Checks `c` may still go out, waits for its slot when `wait`, and hands it over, unless
+    /// the slot passed too long ago: then it is re-paced, not sent late.
+    #[tracing::instrument(skip_all, fields(message.id = c.id, carrier.name = %c.carrier, attempt = c.attempts))]
+    async fn deliver_in_slot(&self, c: Claimed, wait: bool) {
         let mut opted_out = false;
         let result = match self.carriers.get(&c.carrier) {
             None => DeliveryResult::Failed {
@@ -155,34 +147,9 @@ impl Dispatcher {
                 error_code: Some(whatsapp::TEMPLATE_REQUIRED.into()),
             },
             Some(carrier) => {
-                let msg = OutboundSms {
-                    message_id: c.id,
-                    org_id: c.org_id.clone(),
-                    from: c.from_number.clone(),
-                    to: c.to_number.clone(),
-                    body: c.body.clone(),
-                    channel: c.channel.clone(),
-                    segments: c.segments,
-                    content_sid: c.content_sid.clone(),
-                    content_variables: c.content_variables.clone(),
-                    previous_error: c.previous_error.clone(),
-                    created_at: c.created_at,
-                    provider_sid: c.provider_sid.clone(),
-                    messaging_service_sid: c.messaging_service_sid.clone(),
-                    carrier_account: c.carrier_account.clone(),
+                let Some(outcome) = self.hand_over(&c, carrier.as_ref(), wait).await else {
+                    return;
                 };
-                // A call must end before the lease does, or another worker could take the
-                // message over while this call is still in flight.
-                let limit = Duration::from_millis((deadline - now) as u64);
-                let outcome = tokio::time::timeout(limit, carrier.send(&msg))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(CarrierError::Transient {
-                            code: "TIMEOUT".into(),
-                            message: "carrier call timed out".into(),
-                            retry_after_ms: None,
-                        })
-                    });
                 opted_out = matches!(outcome, Err(CarrierError::OptedOut { .. }));
                 self.classify(&c, outcome)
             }
@@ -206,6 +173,92 @@ impl Dispatcher {
         if opted_out {
             crate::hooks::recipient_opted_out(&self.store, c.id, self.clock.now_ms()).await;
         }
+    }
+
+    /// Looks for the carrier's copy (after an attempt with an unknown outcome), waits for
+    /// the slot when `wait`, and sends. `None`: not sent, and nothing to record (re-paced,
+    /// or the lease is too close to its end to be sure it is still ours).
+    async fn hand_over(
+        &self,
+        c: &Claimed,
+        carrier: &dyn Carrier,
+        wait: bool,
+    ) -> Option<Result<crate::carriers::Receipt, CarrierError>> {
+        let msg = OutboundSms {
+            message_id: c.id,
+            org_id: c.org_id.clone(),
+            from: c.from_number.clone(),
+            to: c.to_number.clone(),
+            body: c.body.clone(),
+            channel: c.channel.clone(),
+            segments: c.segments,
+            content_sid: c.content_sid.clone(),
+            content_variables: c.content_variables.clone(),
+            previous_error: c.previous_error.clone(),
+            created_at: c.created_at,
+            provider_sid: c.provider_sid.clone(),
+            messaging_service_sid: c.messaging_service_sid.clone(),
+            carrier_account: c.carrier_account.clone(),
+        };
+        // Every carrier call must end before the lease does, or another worker could take
+        // the message over while the call is still in flight.
+        let deadline = self.send_deadline(c);
+        let timed_out = || CarrierError::Transient {
+            code: "TIMEOUT".into(),
+            message: "carrier call timed out".into(),
+            retry_after_ms: None,
+        };
+        let left = |now: i64| Duration::from_millis((deadline - now).max(0) as u64);
+        if self.clock.now_ms() >= deadline {
+            tracing::warn!("lease ran out before the send; leaving it for a new claim");
+            metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
+            return None;
+        }
+        // Looking may take a round trip: done before the slot, so the send itself is on time.
+        match tokio::time::timeout(left(self.clock.now_ms()), carrier.find_copy(&msg)).await {
+            Err(_) => return Some(Err(timed_out())),
+            Ok(Err(e)) => return Some(Err(e)),
+            Ok(Ok(Some(receipt))) => return Some(Ok(receipt)),
+            Ok(Ok(None)) => {}
+        }
+        if wait {
+            let wait_ms = c.scheduled_at - self.clock.now_ms();
+            if wait_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(wait_ms as u64)).await;
+            }
+        }
+        let now = self.clock.now_ms();
+        if now - c.scheduled_at > self.cfg.max_late_ms {
+            // Sent now it would go out bunched with the next slots' messages, over the
+            // number's rate. Back to the queue for a fresh slot (pacing has moved on).
+            tracing::debug!(
+                late_ms = now - c.scheduled_at,
+                "missed its send slot; re-pacing"
+            );
+            metrics::counter!("parley_dispatch_repaced_total").increment(1);
+            let released = self
+                .store
+                .release_claim(c.id, &self.owner, c.previous_error.as_deref(), now)
+                .await;
+            if let Err(e) = released {
+                tracing::warn!(error = %e, "could not release a late claim; its lease will expire");
+            }
+            return None;
+        }
+        if now >= deadline {
+            // Too late to be sure the lease is still ours; it will be claimed again.
+            tracing::warn!(
+                late_ms = now - c.scheduled_at,
+                "lease ran out before the send; leaving it for a new claim"
+            );
+            metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
+            return None;
+        }
+        Some(
+            tokio::time::timeout(left(now), carrier.send(&msg))
+                .await
+                .unwrap_or_else(|_| Err(timed_out())),
+        )
     }
 
     /// Whether the recipient opted out of the sender after the message was queued. A read

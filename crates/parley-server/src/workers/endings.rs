@@ -14,8 +14,6 @@ use crate::{app::AppState, endings};
 
 /// Endings computed at once per node (most of one is waiting on the model).
 const CONCURRENCY: usize = 8;
-/// A stalled worker's ending is taken over after this; its late write is refused.
-const LEASE_MS: i64 = 5 * 60_000;
 const MAX_ATTEMPTS: i64 = 4;
 
 pub struct EndingWorker {
@@ -30,7 +28,12 @@ impl EndingWorker {
         let claims = self
             .state
             .store
-            .claim_endings(&self.owner, now, LEASE_MS, CONCURRENCY as i64 * 4)
+            .claim_endings(
+                &self.owner,
+                now,
+                self.state.config.leases.endings_ms,
+                CONCURRENCY as i64 * 4,
+            )
             .await?;
         let n = claims.len();
         stream::iter(claims)

@@ -9,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::carriers::sandbox::REPORT_JOB;
 
-const JOB_LEASE_MS: i64 = 30_000;
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 pub struct JobRunner {
@@ -17,6 +16,8 @@ pub struct JobRunner {
     pub clock: Arc<dyn Clock>,
     pub owner: String,
     pub idempotency_retention_ms: i64,
+    /// `leases.jobs_ms`.
+    pub lease_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -31,7 +32,7 @@ impl JobRunner {
     pub async fn run_once(&self) -> parley_store::Result<usize> {
         let jobs = self
             .store
-            .claim_jobs(&self.owner, self.clock.now_ms(), JOB_LEASE_MS, 200)
+            .claim_jobs(&self.owner, self.clock.now_ms(), self.lease_ms, 200)
             .await?;
         let n = jobs.len();
         for job in jobs {

@@ -9,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::wakeups::Wake;
 
-const TIMER_LEASE_MS: i64 = 30_000;
 const BATCH: i64 = 500;
 
 pub struct TimerWorker {
@@ -17,13 +16,15 @@ pub struct TimerWorker {
     pub clock: Arc<dyn Clock>,
     /// Pinged when a timer queued a message, so dispatch sends it without waiting.
     pub dispatch_wake: Arc<Wake>,
+    /// `leases.timers_ms`.
+    pub lease_ms: i64,
 }
 
 impl TimerWorker {
     /// Fires every timer due now. Returns how many were claimed.
     pub async fn run_once(&self) -> parley_store::Result<usize> {
         let now = self.clock.now_ms();
-        let due = self.store.claim_timers(now, TIMER_LEASE_MS, BATCH).await?;
+        let due = self.store.claim_timers(now, self.lease_ms, BATCH).await?;
         for t in &due {
             let fired = self.store.fire_timer(t, self.clock.now_ms()).await?;
             let skew = self.clock.now_ms() - t.due_at;

@@ -28,7 +28,8 @@ impl TurnWorker {
     /// Lease: the turn budget plus room for the store writes; a stalled worker's turn is
     /// taken over after it, and its late write is refused.
     fn lease_ms(&self) -> i64 {
-        self.state.config.language_model.turn_budget_ms as i64 + 30_000
+        self.state.config.language_model.turn_budget_ms as i64
+            + self.state.config.leases.turn_margin_ms
     }
 
     /// Runs every due turn. Returns how many were claimed.

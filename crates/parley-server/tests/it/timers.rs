@@ -19,6 +19,7 @@ use crate::{
 crate::backend_tests!(
     warning_then_timeout_counted_from_the_send,
     a_reply_cancels_the_timers_even_after_they_were_claimed,
+    a_warning_held_by_a_dead_node_is_not_overtaken_by_the_timeout,
     per_conversation_overrides_beat_the_number_config,
     suspended_timers_stay_silent_until_re_armed,
     timers_survive_a_restart,
@@ -136,6 +137,38 @@ async fn a_reply_cancels_the_timers_even_after_they_were_claimed(b: Backend) {
     assert_eq!(
         texts(&app.inbox(other).await),
         ["Pick a day", "Monday at 9?", "Still there?"]
+    );
+}
+
+async fn a_warning_held_by_a_dead_node_is_not_overtaken_by_the_timeout(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    configure(&app).await;
+    app.send(USER, "Your table is ready").await;
+    app.drain().await;
+    // A node claims the due warning, with a lease that outlasts the timeout's due time, and
+    // dies before firing it.
+    app.clock.advance_ms(300_000);
+    let held = app
+        .store
+        .claim_timers(app.clock.now_ms(), 400_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].kind, "warning");
+    // The timeout falls due while the warning is still leased: it waits for the warning.
+    app.clock.advance_ms(300_000);
+    let now = app.clock.now_ms();
+    assert!(app
+        .store
+        .claim_timers(now, 30_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Once the dead node's lease runs out, both fire, the warning first.
+    app.advance(100_001).await;
+    assert_eq!(
+        texts(&app.inbox(USER).await),
+        ["Your table is ready", "Still there?", "Closing this chat."]
     );
 }
 

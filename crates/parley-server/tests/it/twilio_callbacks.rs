@@ -13,6 +13,7 @@ crate::backend_tests!(
     statuses_apply_in_any_order_and_never_move_back,
     forged_or_unsigned_callbacks_change_nothing,
     a_callback_rescues_a_send_whose_answer_was_lost,
+    a_callback_that_takes_a_message_out_of_the_queue_starts_its_timers,
     inbound_messages_land_on_the_pair_s_conversation_once,
     callbacks_verify_against_the_request_s_own_host,
     replies_to_a_pool_number_join_the_pool_s_conversation,
@@ -163,6 +164,38 @@ async fn a_callback_rescues_a_send_whose_answer_was_lost(b: Backend) {
         (1, 0),
         "nothing is sent or looked up again"
     );
+}
+
+async fn a_callback_that_takes_a_message_out_of_the_queue_starts_its_timers(b: Backend) {
+    let (app, sim) = twilio_sim::spawn(b).await;
+    let cfg = serde_json::json!({"phone_number": AGENT, "time_out": 600, "warning_time": 300,
+        "warning_message": "Still there?", "timeout_message": "Closing this chat."});
+    let (s, body) = app.post("/v1/sms/number/update", &app.key, &cfg).await;
+    assert_eq!(s, 200, "{body}");
+    // The send's answer is lost, so Parley never records it as sent itself...
+    sim.script([Step::CreateThenStall(1_500)]);
+    let id = app.send(USER, "hello").await["message_id"]
+        .as_i64()
+        .unwrap();
+    app.drain().await;
+    assert_eq!(row(&app, id).await.1.as_deref(), Some("TIMEOUT"));
+    assert_eq!(app.store.timer_stats().await.unwrap().1, 0);
+    // ...Twilio's callback is what takes it out of the queue, and starts the clock.
+    let sid = sim.created()[0]["sid"].as_str().unwrap().to_owned();
+    assert_eq!(status(&app, id, &sid, "delivered", None).await, 204);
+    assert_eq!(
+        app.store.timer_stats().await.unwrap().1,
+        2,
+        "warning and timeout"
+    );
+    app.advance(300_000).await;
+    app.advance(300_000).await;
+    let bodies: Vec<String> = sim
+        .posts()
+        .iter()
+        .map(|p| p.get("Body").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(bodies, ["hello", "Still there?", "Closing this chat."]);
 }
 
 async fn inbound_messages_land_on_the_pair_s_conversation_once(b: Backend) {

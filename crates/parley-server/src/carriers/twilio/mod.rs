@@ -88,39 +88,50 @@ impl TwilioCarrier {
         let sids: Vec<String> = page.messages.iter().map(|l| l.sid.clone()).collect();
         let known = self
             .store
-            .known_provider_sids(&sids)
+            .known_provider_sids(&sids, m.message_id)
             .await
             .map_err(|e| failed(format!("checking known message ids: {e}")))?;
         let skew_ms = self.cfg.reconcile_skew_secs.saturating_mul(1000);
         Ok(reconcile::pick(&page.messages, m, &known, skew_ms).map(|l| l.sid.clone()))
     }
-}
 
-#[async_trait]
-impl Carrier for TwilioCarrier {
-    async fn send(&self, m: &OutboundSms) -> Result<Receipt, CarrierError> {
-        let account = self
-            .cfg
+    fn account(&self, m: &OutboundSms) -> Result<Account, CarrierError> {
+        self.cfg
             .account_for(&m.org_id, m.carrier_account.as_deref())
             .ok_or_else(|| CarrierError::Rejected {
                 code: "TWILIO_ACCOUNT_NOT_CONFIGURED".into(),
                 message: "no configured Twilio account for this number or its org".into(),
-            })?;
+            })
+    }
+}
+
+#[async_trait]
+impl Carrier for TwilioCarrier {
+    async fn find_copy(&self, m: &OutboundSms) -> Result<Option<Receipt>, CarrierError> {
         // A status callback named the message already: Twilio has it.
         if let Some(sid) = &m.provider_sid {
-            return Ok(Receipt {
+            return Ok(Some(Receipt {
                 provider_sid: sid.clone(),
-            });
+            }));
         }
-        if response::needs_lookup(m.previous_error.as_deref()) {
-            if let Some(sid) = self.lookup(&account, m).await? {
-                tracing::info!(
-                    "found the message at Twilio after a lost answer; not sending it again"
-                );
-                metrics::counter!("parley_twilio_reconciled_total").increment(1);
-                return Ok(Receipt { provider_sid: sid });
-            }
+        if !response::needs_lookup(m.previous_error.as_deref()) {
+            return Ok(None);
         }
+        let account = self.account(m)?;
+        if let Some(sid) = self.lookup(&account, m).await? {
+            tracing::info!("found the message at Twilio after a lost answer; not sending it again");
+            metrics::counter!("parley_twilio_reconciled_total").increment(1);
+            return Ok(Some(Receipt { provider_sid: sid }));
+        }
+        tracing::info!(
+            previous_error = m.previous_error.as_deref(),
+            "no copy at Twilio after an attempt with an unknown outcome; sending"
+        );
+        Ok(None)
+    }
+
+    async fn send(&self, m: &OutboundSms) -> Result<Receipt, CarrierError> {
+        let account = self.account(m)?;
         let callback = self
             .public_base_url
             .as_deref()

@@ -250,6 +250,7 @@ mod tests {
             "20500",
             "BAD_RESPONSE",
             "LOOKUP_FAILED",
+            parley_store::ABANDONED_ATTEMPT,
         ] {
             assert!(needs_lookup(Some(doubt)));
         }

@@ -1,0 +1,334 @@
+//! Real `parley serve` processes on one PostgreSQL database, started, `kill -9`ed and
+//! restarted by the tests, and the database they share.
+
+use std::{
+    fs::File,
+    io::{BufRead, BufReader, Read, Seek, SeekFrom},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+pub const API_KEY: &str = "faults-test-key";
+
+/// A free loopback port (the listener is closed again before the node binds it).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().unwrap().port()
+}
+
+/// Every node log of a test; prints their tails if the test panics.
+#[derive(Default)]
+pub struct Logs {
+    files: Mutex<Vec<PathBuf>>,
+}
+
+impl Logs {
+    fn add(&self, p: PathBuf) {
+        self.files.lock().unwrap().push(p);
+    }
+
+    fn tail(path: &Path, max: u64) -> String {
+        let Ok(mut f) = File::open(path) else {
+            return "(missing)".into();
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        f.seek(SeekFrom::Start(len.saturating_sub(max))).ok();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).ok();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Lines of every log that contain `needle` (e.g. a panic message).
+    pub fn grep(&self, needle: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in self.files.lock().unwrap().iter() {
+            let Ok(f) = File::open(p) else { continue };
+            for line in BufReader::new(f).lines().map_while(Result::ok) {
+                if line.contains(needle) {
+                    out.push(format!("{}: {line}", p.display()));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Logs {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for p in self.files.lock().unwrap().iter() {
+                eprintln!(
+                    "----- tail of {} -----\n{}",
+                    p.display(),
+                    Self::tail(p, 6_000)
+                );
+            }
+        }
+    }
+}
+
+/// How to start one node: a config file (written by the test) and a fixed port, so a
+/// restarted node comes back at the address the load generators already use.
+#[derive(Clone)]
+pub struct NodeSpec {
+    pub name: String,
+    pub port: u16,
+    pub database_url: String,
+    pub config: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl NodeSpec {
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A running `parley serve`; SIGKILLed when dropped (also on panic).
+pub struct Node {
+    pub spec: NodeSpec,
+    child: Child,
+    stdout: PathBuf,
+    pub runs: usize,
+}
+
+impl Node {
+    pub fn start(spec: &NodeSpec, run: usize, logs: &Logs) -> Self {
+        let stdout = spec.dir.join(format!("{}-{run}.stdout", spec.name));
+        let stderr = spec.dir.join(format!("{}-{run}.stderr", spec.name));
+        logs.add(stdout.clone());
+        logs.add(stderr.clone());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_parley"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PARLEY_") {
+                cmd.env_remove(k);
+            }
+        }
+        let listen = format!("127.0.0.1:{}", spec.port);
+        let child = cmd
+            .args([
+                "serve",
+                "--listen",
+                &listen,
+                "--database-url",
+                &spec.database_url,
+            ])
+            .arg("--config")
+            .arg(&spec.config)
+            .env("PARLEY_API_KEY", API_KEY)
+            .env("PARLEY_LOG", "info,sqlx=warn")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout).unwrap())
+            .stderr(File::create(&stderr).unwrap())
+            .spawn()
+            .expect("spawn parley serve");
+        Self {
+            spec: spec.clone(),
+            child,
+            stdout,
+            runs: run,
+        }
+    }
+
+    /// Waits for `/readyz`; fails if the process exits first.
+    pub async fn ready(&mut self, http: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("{} exited before becoming ready: {status}", self.spec.name);
+            }
+            if let Ok(r) = http
+                .get(format!("{}/readyz", self.spec.base()))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready after 60 s",
+                self.spec.name
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The org id from the first-start banner (only the first node to start prints it).
+    pub fn default_org_id(&self) -> String {
+        let f = File::open(&self.stdout).unwrap();
+        for line in BufReader::new(f).lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("Parley first start: created org \"default\" (") {
+                return rest.trim_end_matches(')').to_owned();
+            }
+        }
+        panic!("no first-start banner on {}'s stdout", self.spec.name);
+    }
+
+    /// Whether the process is still running (a node must not die by itself).
+    pub fn assert_alive(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("{} exited by itself: {status}", self.spec.name);
+        }
+    }
+
+    /// SIGKILL (`Child::kill` on Unix), then reap.
+    pub fn kill(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+
+    /// SIGTERM and wait for the graceful shutdown (in-flight calls finish and record).
+    pub async fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{} ignored SIGTERM for 30 s",
+                self.spec.name
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `parley number add` against the shared database.
+pub fn add_number(database_url: &str, org_id: &str, number: &str, carrier: &str, mps: f64) {
+    let out = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args([
+            "number",
+            "add",
+            number,
+            "--org",
+            org_id,
+            "--carrier",
+            carrier,
+        ])
+        .args(["--mps", &mps.to_string(), "--database-url", database_url])
+        .env_remove("PARLEY_DATABASE_URL")
+        .output()
+        .expect("run parley number add");
+    assert!(
+        out.status.success(),
+        "parley number add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh PostgreSQL database on the server `PARLEY_TEST_DATABASE_URL` names, dropped
+/// when this is dropped (also on panic). `None` when no PostgreSQL run is requested.
+pub struct FreshDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl FreshDatabase {
+    pub async fn create(prefix: &str) -> Option<Self> {
+        let Ok(admin) = std::env::var("PARLEY_TEST_DATABASE_URL") else {
+            eprintln!("PARLEY_TEST_DATABASE_URL not set; PostgreSQL run not requested");
+            return None;
+        };
+        Some(Self::create_on(&admin, prefix).await)
+    }
+
+    pub async fn create_on(admin: &str, prefix: &str) -> Self {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut c = connect(admin).await;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        Self {
+            url: with_database(admin, &name),
+            admin: admin.to_owned(),
+            name,
+        }
+    }
+
+    /// A pool on the database, for the test's own checks.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+async fn connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to PostgreSQL")
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let (admin, sql) = (
+            self.admin.clone(),
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+        // Drop may run on the test's runtime thread: do the async work on a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(&sql).execute(&mut c).await.map(|_| ())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// `base` with its database name replaced by `name`.
+pub fn with_database(base: &str, name: &str) -> String {
+    let (url, query) = match base.split_once('?') {
+        Some((u, q)) => (u, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = url.find("://").expect("a postgres:// URL") + 3;
+    let host_end = url[scheme_end..]
+        .find('/')
+        .map_or(url.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &url[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+#[test]
+fn with_database_replaces_only_the_name() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+}
