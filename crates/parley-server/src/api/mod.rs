@@ -10,6 +10,7 @@ pub mod batches;
 pub mod citation_schemas;
 pub mod conversations;
 pub mod dispositions;
+pub mod doc;
 pub mod error;
 pub mod extract;
 pub mod files;

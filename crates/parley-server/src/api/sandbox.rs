@@ -18,8 +18,10 @@ use super::{
 use crate::app::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
     /// The handset's number (E.164): the `user_number` messages were sent to.
+    #[param(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub number: Option<String>,
     /// At most this many messages, oldest first (default 1000).
     pub limit: Option<i64>,
@@ -89,8 +91,10 @@ pub async fn inbox(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InboundIn {
     /// The user's number (E.164).
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub from: Option<String>,
     /// One of the org's agent numbers.
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub to: Option<String>,
     pub message: Option<String>,
     /// `sms` (default: the number's channel), `whatsapp` or `imessage`.

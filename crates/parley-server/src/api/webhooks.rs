@@ -231,6 +231,7 @@ pub async fn resend(
 pub struct CreateSecretIn {
     /// Seconds the org's older secrets keep signing next to the new one (default 86400,
     /// at most 604800; 0 retires them at once).
+    #[schema(minimum = 0, maximum = 604_800)]
     pub grace_seconds: Option<i64>,
 }
 
@@ -253,7 +254,8 @@ pub struct CreatedSecretEnvelope {
 
 #[utoipa::path(
     post, path = "/v1/webhook_secrets", tag = "webhooks",
-    request_body = CreateSecretIn,
+    // Optional: an empty body (or none) creates a secret with the default grace period.
+    request_body = Option<CreateSecretIn>,
     responses(
         (status = 200, description = "The new signing secret (shown once); older ones expire after the grace period", body = CreatedSecretEnvelope),
         (status = 400, description = "Invalid grace_seconds", body = ErrorBody),

@@ -42,6 +42,7 @@ mod number_config_sends;
 mod numbers;
 mod numbers_legacy;
 mod openapi_conversations;
+mod openapi_routes;
 mod ops;
 mod opt_out;
 mod pacing;

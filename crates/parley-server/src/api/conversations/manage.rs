@@ -93,7 +93,10 @@ pub async fn update_conversation(
 
 #[utoipa::path(
     patch, path = "/v1/sms/conversations", tag = "conversations",
-    responses((status = 400, description = "`CONVERSATION_ID_REQUIRED`: the id belongs in the path", body = ErrorBody)),
+    responses(
+        (status = 400, description = "`CONVERSATION_ID_REQUIRED`: the id belongs in the path", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key (checked first)", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn update_conversation_without_id(_org: Org) -> ApiError {
@@ -101,14 +104,14 @@ pub async fn update_conversation_without_id(_org: Org) -> ApiError {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
+pub struct ConversationDeletedOut {
     /// `"Conversation and all associated messages deleted successfully"`.
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeletedEnvelope {
-    pub data: DeletedOut,
+pub struct ConversationDeletedEnvelope {
+    pub data: ConversationDeletedOut,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<()>,
 }
@@ -117,7 +120,7 @@ pub struct DeletedEnvelope {
     delete, path = "/v1/sms/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id")),
     responses(
-        (status = 200, description = "Deleted for good, with all its messages", body = DeletedEnvelope),
+        (status = 200, description = "Deleted for good, with all its messages", body = ConversationDeletedEnvelope),
         (status = 400, description = "Blank id", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown id, or another org's conversation", body = ErrorBody),
@@ -128,14 +131,14 @@ pub async fn delete_conversation(
     State(state): State<AppState>,
     org: Org,
     Path(id): Path<String>,
-) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+) -> Result<Json<Envelope<ConversationDeletedOut>>, ApiError> {
     let id = conversation_id(&id)?;
     state
         .store
         .delete_conversation(&org.id, id)
         .await?
         .ok_or_else(|| ApiError::conversation_not_found(id))?;
-    Ok(ok(DeletedOut {
+    Ok(ok(ConversationDeletedOut {
         message: "Conversation and all associated messages deleted successfully".into(),
     }))
 }

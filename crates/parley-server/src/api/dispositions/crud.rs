@@ -219,15 +219,15 @@ pub struct DeleteParams {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
+pub struct DispositionDeletedOut {
     pub success: bool,
     /// `Disposition deleted successfully`.
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeletedEnvelope {
-    pub data: DeletedOut,
+pub struct DispositionDeletedEnvelope {
+    pub data: DispositionDeletedOut,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<()>,
 }
@@ -236,7 +236,7 @@ pub struct DeletedEnvelope {
     delete, path = "/v1/dispositions/{disposition_id}", tag = "dispositions",
     params(("disposition_id" = String, Path, description = "Disposition id (UUID)"), DeleteParams),
     responses(
-        (status = 200, description = "Deleted with all its versions", body = DeletedEnvelope),
+        (status = 200, description = "Deleted with all its versions", body = DispositionDeletedEnvelope),
         (status = 400, description = "force is not true or false", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "`DISPOSITION_NOT_FOUND`", body = ErrorBody),
@@ -249,13 +249,13 @@ pub async fn delete_disposition(
     org: Org,
     Path(id): Path<String>,
     BlandQuery(q): BlandQuery<DeleteParams>,
-) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+) -> Result<Json<Envelope<DispositionDeletedOut>>, ApiError> {
     match state
         .store
         .delete_disposition(&org.id, &id, q.force.unwrap_or(false))
         .await?
     {
-        DispositionDelete::Deleted => Ok(ok(DeletedOut {
+        DispositionDelete::Deleted => Ok(ok(DispositionDeletedOut {
             success: true,
             message: "Disposition deleted successfully".into(),
         })),

@@ -23,16 +23,17 @@ use crate::{
 
 /// Bland's legacy success body.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct StatusOut {
+pub struct LegacyStatusOut {
     pub status: String,
 }
 
-fn status(s: &str) -> Json<StatusOut> {
-    Json(StatusOut { status: s.into() })
+fn status(s: &str) -> Json<LegacyStatusOut> {
+    Json(LegacyStatusOut { status: s.into() })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WebhookUpdateIn {
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// The SMS webhook URL; `null` removes it.
     #[serde(default)]
@@ -44,7 +45,7 @@ pub struct WebhookUpdateIn {
     post, path = "/v1/sms/webhook/update", tag = "numbers",
     request_body = WebhookUpdateIn,
     responses(
-        (status = 200, description = "`{\"status\": \"success\"}` (legacy, not enveloped)", body = StatusOut),
+        (status = 200, description = "`{\"status\": \"success\"}` (legacy, not enveloped)", body = LegacyStatusOut),
         (status = 400, description = "Missing or invalid field", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Not one of the caller's numbers", body = ErrorBody),
@@ -55,7 +56,7 @@ pub async fn update_webhook(
     State(state): State<AppState>,
     org: Org,
     body: BlandJson<WebhookUpdateIn>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<LegacyStatusOut>, ApiError> {
     let b = body.value;
     let number = parse_number("phone_number", b.phone_number.as_deref())?;
     if b.webhook.is_absent() {
@@ -81,6 +82,7 @@ pub async fn update_webhook(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LegacyUpdateIn {
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// `sms` (default), `whatsapp` or `imessage`.
     pub channel: Option<String>,
@@ -101,7 +103,7 @@ pub struct LegacyUpdateIn {
     post, path = "/v1/sms/update", tag = "numbers",
     request_body = LegacyUpdateIn,
     responses(
-        (status = 200, description = "`{\"status\": \"Prompt updated\"}` (legacy, not enveloped)", body = StatusOut),
+        (status = 200, description = "`{\"status\": \"Prompt updated\"}` (legacy, not enveloped)", body = LegacyStatusOut),
         (status = 400, description = "Missing or invalid field", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Not one of the caller's numbers", body = ErrorBody),
@@ -112,7 +114,7 @@ pub async fn update_prompt(
     State(state): State<AppState>,
     org: Org,
     body: BlandJson<LegacyUpdateIn>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<LegacyStatusOut>, ApiError> {
     let b = body.value;
     let number = parse_number("phone_number", b.phone_number.as_deref())?;
     let channel = parse_channel(b.channel.as_deref(), "sms")?;
@@ -144,6 +146,7 @@ pub async fn update_prompt(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ToggleIn {
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// `true`: the AI stops replying on the number (human mode); `false`: it replies again.
     pub on: Option<bool>,
@@ -153,7 +156,7 @@ pub struct ToggleIn {
     post, path = "/v1/sms/toggle", tag = "numbers",
     request_body = ToggleIn,
     responses(
-        (status = 200, description = "`{\"status\": \"Turned human mode on\"}` or `…off` (legacy, not enveloped)", body = StatusOut),
+        (status = 200, description = "`{\"status\": \"Turned human mode on\"}` or `…off` (legacy, not enveloped)", body = LegacyStatusOut),
         (status = 400, description = "Missing or invalid field", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Not one of the caller's numbers", body = ErrorBody),
@@ -164,7 +167,7 @@ pub async fn toggle_human_mode(
     State(state): State<AppState>,
     org: Org,
     body: BlandJson<ToggleIn>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<LegacyStatusOut>, ApiError> {
     let b = body.value;
     let number = parse_number("phone_number", b.phone_number.as_deref())?;
     let on =

@@ -147,15 +147,15 @@ pub struct DeleteParams {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
+pub struct PersonaDeletedOut {
     pub success: bool,
     /// `Persona deleted successfully`.
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeletedEnvelope {
-    pub data: DeletedOut,
+pub struct PersonaDeletedEnvelope {
+    pub data: PersonaDeletedOut,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<()>,
 }
@@ -164,7 +164,7 @@ pub struct DeletedEnvelope {
     delete, path = "/v1/personas/{persona_id}", tag = "personas",
     params(("persona_id" = String, Path, description = "Persona id (UUID)"), DeleteParams),
     responses(
-        (status = 200, description = "Deleted with all its versions", body = DeletedEnvelope),
+        (status = 200, description = "Deleted with all its versions", body = PersonaDeletedEnvelope),
         (status = 400, description = "force is not true or false", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "`PERSONA_NOT_FOUND`", body = ErrorBody),
@@ -177,14 +177,14 @@ pub async fn delete_persona(
     org: Org,
     Path(raw): Path<String>,
     BlandQuery(q): BlandQuery<DeleteParams>,
-) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+) -> Result<Json<Envelope<PersonaDeletedOut>>, ApiError> {
     let id = persona_id(&raw)?;
     match state
         .store
         .delete_persona(&org.id, &id, q.force.unwrap_or(false))
         .await?
     {
-        DeleteOutcome::Deleted => Ok(ok(DeletedOut {
+        DeleteOutcome::Deleted => Ok(ok(PersonaDeletedOut {
             success: true,
             message: "Persona deleted successfully".into(),
         })),
