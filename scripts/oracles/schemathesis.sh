@@ -6,6 +6,8 @@
 #
 #   bash scripts/oracles/schemathesis.sh                 # builds target/debug/parley
 #   PARLEY_BIN=target/debug/parley bash scripts/oracles/schemathesis.sh
+#   bash scripts/oracles/schemathesis.sh --include-path-regex '^/v1/sms/numbers'   # extra
+#                                        # arguments go to `schemathesis run`
 #
 # Knobs: ST_MAX_EXAMPLES (20 per operation), ST_MAX_TIME (240 s for the whole run),
 # ST_SEED (1), ST_KEEP=1 (keep the temp dir: server log, schemathesis reports).
@@ -96,7 +98,7 @@ status=0
   --workers 1 \
   --no-color \
   --report junit --report-dir "$tmp/report" \
-  || status=$?
+  "$@" || status=$?
 log "schemathesis exit $status after $(($(date +%s) - started)) s"
 if [ "$status" != 0 ]; then
   echo "server stderr (last 40 lines):" >&2

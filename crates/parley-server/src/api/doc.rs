@@ -4,8 +4,61 @@
 
 use utoipa::openapi::{
     schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type},
-    RefOr,
+    OpenApi, RefOr, Required,
 };
+
+/// utoipa writes an optional body (`request_body = Option<T>`) as `oneOf: [null, T]`, which
+/// says a JSON `null` body is valid; Parley means "no body, or T" (a body must be an
+/// object). The optional part is `required: false`, so the `null` is dropped here.
+pub fn optional_bodies_are_not_null(doc: &mut OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            let Some(body) = op.request_body.as_mut() else {
+                continue;
+            };
+            if matches!(body.required, Some(Required::True)) {
+                continue;
+            }
+            for content in body.content.values_mut() {
+                if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
+                    let rest: Vec<_> = one
+                        .items
+                        .iter()
+                        .filter(|s| !is_null(s))
+                        .cloned()
+                        .collect();
+                    if rest.len() == 1 && one.items.len() == 2 {
+                        content.schema = rest.into_iter().next();
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_null(s: &RefOr<Schema>) -> bool {
+    let RefOr::T(Schema::Object(o)) = s else {
+        return false;
+    };
+    serde_json::to_value(&o.schema_type).is_ok_and(|t| t == "null")
+}
+
+/// A channel name, as the document lists it (handlers parse the string themselves, to name
+/// the field in their error).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum ChannelDoc {
+    sms,
+    whatsapp,
+    imessage,
+}
 
 /// Bland's `request_data` of a number config: an object of variables, or Bland's default
 /// where nothing was set, an empty array (`[]`).

@@ -79,6 +79,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for BlandQuery<T> 
     }
 }
 
+/// An optional whole number sent as a JSON integer or as a float with no fraction (`5.0`):
+/// JSON Schema's `integer`, which the document promises, admits both, and JavaScript
+/// clients, whose numbers are all floats, may send either.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    match n.as_f64() {
+        // 2^63 as f64 is exactly i64::MAX + 1, so the range check is strict there.
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+            Ok(Some(f as i64))
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a whole number, got {n}"
+        ))),
+    }
+}
+
 /// Returns a field's value unless it is JSON `null`, which Bland clients send for "unset".
 pub fn present<'a>(raw: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
     raw.get(field).filter(|v| !v.is_null())

@@ -24,6 +24,7 @@ pub struct InboxQuery {
     #[param(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub number: Option<String>,
     /// At most this many messages, oldest first (default 1000).
+    #[param(minimum = 1, maximum = 10_000)]
     pub limit: Option<i64>,
 }
 

@@ -250,6 +250,7 @@ pub async fn batch_errors(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// At most this many (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

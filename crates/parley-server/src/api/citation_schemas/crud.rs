@@ -46,8 +46,9 @@ pub struct CitationSchemaIn {
     pub name: Option<String>,
     pub description: Option<String>,
     /// `variables`, `groupings`, `conditions` (spec 3); a variable may carry Parley's
-    /// `source`. Left out on create: an empty schema. On update: replaces the stored one.
-    #[schema(value_type = Option<Object>)]
+    /// `source`. Left out on create: an empty schema. On update: replaces the stored one
+    /// (`null` is refused there).
+    #[schema(value_type = Object)]
     pub schema: Option<Value>,
 }
 

@@ -28,6 +28,7 @@ pub const MAX_MESSAGE_IDS: usize = 1000;
 pub struct PatchConversationIn {
     /// `false` closes the conversation (the next inbound text starts a new one); `true`
     /// reopens it.
+    #[schema(required = true, value_type = bool)]
     pub is_active: Option<bool>,
 }
 
@@ -48,7 +49,7 @@ pub struct PatchConversationOut {
 
 #[utoipa::path(
     patch, path = "/v1/sms/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     request_body = PatchConversationIn,
     responses(
         (status = 200, description = "Updated (Bland's un-enveloped body)", body = PatchConversationOut),
@@ -118,7 +119,7 @@ pub struct ConversationDeletedEnvelope {
 
 #[utoipa::path(
     delete, path = "/v1/sms/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     responses(
         (status = 200, description = "Deleted for good, with all its messages", body = ConversationDeletedEnvelope),
         (status = 400, description = "Blank id", body = ErrorBody),
@@ -204,7 +205,7 @@ fn parse_message_ids(v: Option<Value>) -> Result<Vec<i64>, ApiError> {
 
 #[utoipa::path(
     delete, path = "/v1/sms/conversations/{id}/messages", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     request_body = DeleteMessagesIn,
     responses(
         (status = 200, description = "Soft-deleted; ids of other conversations and already deleted messages are not counted", body = DeleteMessagesEnvelope),

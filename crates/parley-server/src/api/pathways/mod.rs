@@ -29,6 +29,7 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreatePathwayIn {
     /// Required, not blank.
+    #[schema(required = true, value_type = String, min_length = 1, pattern = r"\S")]
     pub name: Option<String>,
     pub description: Option<String>,
 }
@@ -73,6 +74,7 @@ pub struct PathwayListItem {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdatePathwayIn {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub name: Option<String>,
     /// `null` clears it.
     #[serde(default)]

@@ -54,10 +54,11 @@ pub struct VersionOut {
 /// Body of creating or updating a version: all three fields are required.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VersionIn {
+    #[schema(required = true, value_type = String, min_length = 1, pattern = r"\S")]
     pub name: Option<String>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(required = true, value_type = Vec<Object>)]
     pub nodes: Option<Value>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(required = true, value_type = Vec<Object>)]
     pub edges: Option<Value>,
 }
 
@@ -87,10 +88,22 @@ pub struct VersionStatusOut {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PublishIn {
     /// The version number to publish (a number, or a numeric string).
-    #[schema(value_type = i64)]
+    #[schema(required = true, value_type = i64, minimum = 1)]
     pub version_id: Option<NumOrString>,
-    /// `production` (default) or `staging`.
+    /// `production` (default; also `""`) or `staging`.
+    #[schema(value_type = Option<EnvironmentDoc>)]
     pub environment: Option<String>,
+}
+
+/// `environment` as the document lists it (the handler parses the string, to name the
+/// field in its error).
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum EnvironmentDoc {
+    #[schema(rename = "")]
+    default,
+    production,
+    staging,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

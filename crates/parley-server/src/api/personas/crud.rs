@@ -25,6 +25,8 @@ use crate::{
 
 /// Most personas one list page holds (Bland's maximum).
 pub const MAX_LIMIT: i64 = 100;
+/// Highest page number: deeper pages would skip more rows than any org has.
+pub const MAX_PAGE: i64 = 1_000_000;
 
 #[utoipa::path(
     post, path = "/v1/personas", tag = "personas",
@@ -52,9 +54,11 @@ pub async fn create_persona(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Page number, from 1 (default 1).
+    /// Page number, 1 to 1,000,000 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// Personas per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -63,7 +67,7 @@ pub struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "One page of the org's personas, oldest first (a bare array, no pagination object, as Bland)", body = PersonasEnvelope),
-        (status = 400, description = "page below 1, or limit outside 1 to 100", body = ErrorBody),
+        (status = 400, description = "page outside 1 to 1,000,000, or limit outside 1 to 100", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -74,8 +78,10 @@ pub async fn list_personas(
     BlandQuery(q): BlandQuery<ListParams>,
 ) -> Result<Json<Envelope<Vec<PersonaOut>>>, ApiError> {
     let page = q.page.unwrap_or(1);
-    if !(1..=1_000_000).contains(&page) {
-        return Err(ApiError::invalid("page must be 1 or more"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(ApiError::invalid(format!(
+            "page must be between 1 and {MAX_PAGE}"
+        )));
     }
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT).contains(&limit) {
