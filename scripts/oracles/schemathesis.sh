@@ -87,7 +87,8 @@ log "parley on $base (pid $pid, $tmp)"
 # generated "valid" input with one would be refused and counted as a false failure.
 started=$(date +%s)
 status=0
-"$st" run "$base/openapi.json" \
+# schemathesis.toml: the operations with rules JSON Schema cannot express (why, for each).
+"$st" --config-file "$root/scripts/oracles/schemathesis.toml" run "$base/openapi.json" \
   --header "authorization: $key" \
   --checks all \
   --mode all \

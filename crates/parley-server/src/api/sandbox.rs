@@ -97,8 +97,10 @@ pub struct InboundIn {
     /// One of the org's agent numbers.
     #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub to: Option<String>,
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 1600, pattern = r"\S")]
     pub message: Option<String>,
     /// `sms` (default: the number's channel), `whatsapp` or `imessage`.
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
 }
 

@@ -126,6 +126,7 @@ fn log_out(log: &WebhookLog) -> Option<WebhookLogOut> {
     params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     responses(
         (status = 200, description = "The conversation's webhook log; `data` is null when no webhook was enqueued", body = WebhookLogEnvelope),
+        (status = 400, description = "`CONVERSATION_ID_REQUIRED`: a blank id", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown id, or another org's conversation", body = ErrorBody),
     ),

@@ -57,6 +57,7 @@ mod pathways_versions;
 mod pathways_webhooks;
 mod personas;
 mod sandbox;
+mod schemathesis_found;
 mod send;
 mod sms_analyze;
 mod timers;

@@ -48,7 +48,7 @@ pub struct CitationSchemaIn {
     /// `variables`, `groupings`, `conditions` (spec 3); a variable may carry Parley's
     /// `source`. Left out on create: an empty schema. On update: replaces the stored one
     /// (`null` is refused there).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, required = false)]
     pub schema: Option<Value>,
 }
 

@@ -54,7 +54,7 @@ pub struct SendMessageEnvelope {
     post, path = "/v1/sms/conversations/{id}/messages", tag = "conversations",
     params(
         ("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)"),
-        ("idempotency-key" = Option<String>, Header, description = "Replays the first answer for the same body; refuses another body"),
+        ("idempotency-key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "1 to 255 printable ASCII characters. Replays the first answer for the same body; refuses another body"),
     ),
     request_body = SendMessageIn,
     responses(

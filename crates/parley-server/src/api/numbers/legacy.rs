@@ -37,7 +37,7 @@ pub struct WebhookUpdateIn {
     pub phone_number: Option<String>,
     /// The SMS webhook URL; `null` removes it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true, value_type = Option<String>, max_length = 2048, pattern = r"^https?://[^ ]*$")]
     pub webhook: Patch<String>,
 }
 
@@ -85,6 +85,7 @@ pub struct LegacyUpdateIn {
     #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// `sms` (default), `whatsapp` or `imessage`.
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
     /// The reply prompt; stored as the config's `objective`.
     #[serde(default)]
@@ -149,6 +150,7 @@ pub struct ToggleIn {
     #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// `true`: the AI stops replying on the number (human mode); `false`: it replies again.
+    #[schema(required = true, value_type = bool)]
     pub on: Option<bool>,
 }
 

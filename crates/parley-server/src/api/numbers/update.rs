@@ -31,6 +31,7 @@ pub struct UpdateNumberIn {
     #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// Which config to change: `sms` (default), `whatsapp` or `imessage`.
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]

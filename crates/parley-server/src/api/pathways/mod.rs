@@ -182,7 +182,7 @@ pub async fn get_pathway(
 #[utoipa::path(
     post, path = "/v1/pathway/{pathway_id}", tag = "pathways",
     params(("pathway_id" = String, Path, description = "Pathway id")),
-    request_body = UpdatePathwayIn,
+    request_body = Option<UpdatePathwayIn>,
     responses(
         (status = 200, description = "Updated; nodes/edges edit the draft (un-enveloped)", body = UpdatePathwayOut),
         (status = 400, description = "A field of the wrong type (`INVALID_PARAMETER`), a graph with problems (`INVALID_PATHWAY`, every issue in `details.issues`), or one that needs a model on a server without one (`MODEL_REQUIRED`, `details.needs`)", body = ErrorBody),

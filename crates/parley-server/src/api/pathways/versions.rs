@@ -97,10 +97,10 @@ pub struct PublishIn {
 
 /// `environment` as the document lists it (the handler parses the string, to name the
 /// field in its error).
-#[derive(ToSchema)]
+#[derive(ToSchema, Serialize)]
 #[allow(dead_code, non_camel_case_types)]
 pub enum EnvironmentDoc {
-    #[schema(rename = "")]
+    #[serde(rename = "")]
     default,
     production,
     staging,
