@@ -28,12 +28,7 @@ pub fn optional_bodies_are_not_null(doc: &mut OpenApi) {
             }
             for content in body.content.values_mut() {
                 if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
-                    let rest: Vec<_> = one
-                        .items
-                        .iter()
-                        .filter(|s| !is_null(s))
-                        .cloned()
-                        .collect();
+                    let rest: Vec<_> = one.items.iter().filter(|s| !is_null(s)).cloned().collect();
                     if rest.len() == 1 && one.items.len() == 2 {
                         content.schema = rest.into_iter().next();
                     }

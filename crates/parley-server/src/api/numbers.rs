@@ -137,7 +137,7 @@ pub struct NumbersEnvelope {
 #[into_params(parameter_in = Query)]
 pub struct ListNumbersParams {
     /// Which config to return: `sms` (default), `whatsapp` or `imessage`.
-    #[param(value_type = Option<super::doc::ChannelDoc>)]
+    #[param(value_type = Option<super::doc::ChannelDoc>, inline)]
     pub channel: Option<String>,
 }
 

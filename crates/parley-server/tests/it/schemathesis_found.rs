@@ -8,6 +8,7 @@ use crate::helpers::{assert_error, Backend, TestApp};
 crate::backend_tests!(
     list_pages_past_the_last_name_the_range,
     whole_numbers_may_be_written_as_floats,
+    a_body_of_whitespace_is_not_json,
     the_document_tells_the_truth_about_these_routes
 );
 
@@ -29,11 +30,19 @@ async fn list_pages_past_the_last_name_the_range(b: Backend) {
 async fn whole_numbers_may_be_written_as_floats(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (s, body) = app
-        .post("/v1/webhook_secrets", &app.key, &json!({"grace_seconds": 60.0}))
+        .post(
+            "/v1/webhook_secrets",
+            &app.key,
+            &json!({"grace_seconds": 60.0}),
+        )
         .await;
     assert_eq!(s, 200, "{body}");
     let got = app
-        .post("/v1/webhook_secrets", &app.key, &json!({"grace_seconds": 60.5}))
+        .post(
+            "/v1/webhook_secrets",
+            &app.key,
+            &json!({"grace_seconds": 60.5}),
+        )
         .await;
     let msg = assert_error(&got, 400, "INVALID_PARAMETER");
     assert!(msg.starts_with("grace_seconds: "), "{msg}");
@@ -46,6 +55,49 @@ async fn whole_numbers_may_be_written_as_floats(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+/// `"\n"` as the body of a pathway update was read as `{}` and answered 200; only a body of
+/// no bytes means "no body".
+async fn a_body_of_whitespace_is_not_json(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (s, created) = app
+        .post("/v1/pathway/create", &app.key, &json!({"name": "p"}))
+        .await;
+    assert_eq!(s, 200, "{created}");
+    let url = app.url(&format!(
+        "/v1/pathway/{}",
+        created["pathway_id"].as_str().unwrap()
+    ));
+    for (body, status) in [("\n", 400), (" ", 400), ("", 200)] {
+        let res = app
+            .http
+            .post(&url)
+            .header("authorization", &app.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{body:?}");
+        if status == 400 {
+            let v: Value = res.json().await.unwrap();
+            assert_eq!(v["errors"][0]["error"], "INVALID_JSON", "{v}");
+        }
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| collect_refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
 }
 
 fn param<'a>(doc: &'a Value, path: &str, method: &str, name: &str) -> &'a Value {
@@ -67,7 +119,11 @@ async fn the_document_tells_the_truth_about_these_routes(b: Backend) {
         ("/v1/sandbox/messages", "number"),
         ("/v1/sandbox/messages", "limit"),
     ] {
-        assert_eq!(param(&doc, path, "get", name)["in"], "query", "{path} {name}");
+        assert_eq!(
+            param(&doc, path, "get", name)["in"],
+            "query",
+            "{path} {name}"
+        );
     }
     for name in ["file_type", "name"] {
         assert_eq!(param(&doc, "/v1/files/attach", "post", name)["in"], "query");
@@ -117,13 +173,33 @@ async fn the_document_tells_the_truth_about_these_routes(b: Backend) {
     };
     assert_eq!(data_of("/v1/sms/conversations/{id}"), ["message"]);
     assert_eq!(data_of("/v1/personas/{persona_id}"), ["message", "success"]);
-    assert_eq!(data_of("/v1/dispositions/{disposition_id}"), ["message", "success"]);
+    assert_eq!(
+        data_of("/v1/dispositions/{disposition_id}"),
+        ["message", "success"]
+    );
     assert_eq!(data_of("/v1/citation_schemas/"), ["id"]);
+    // Every `$ref` resolves (a query parameter's enum once pointed at a schema that was
+    // never registered, and schemathesis skipped it).
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 100, "{} refs", refs.len());
+    for r in refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling {r}"
+        );
+    }
     // Every operation that needs a key says it can answer 401.
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
             if op["security"].is_array() {
-                assert!(op["responses"]["401"].is_object(), "{method} {path} lacks 401");
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{method} {path} lacks 401"
+                );
             }
         }
     }

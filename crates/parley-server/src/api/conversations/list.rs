@@ -36,11 +36,11 @@ pub struct ListConversationsParams {
     /// `created_at` (default), `updated_at`, `user_number`, `agent_number`, `is_active`,
     /// `message_count`, `curr_pathway_id`, `curr_pathway_version` or `timed_out_at`.
     #[serde(rename = "sortBy")]
-    #[param(rename = "sortBy", value_type = Option<SortByDoc>)]
+    #[param(rename = "sortBy", value_type = Option<SortByDoc>, inline)]
     pub sort_by: Option<String>,
     /// `desc` (default) or `asc`.
     #[serde(rename = "sortDir")]
-    #[param(rename = "sortDir", value_type = Option<SortDirDoc>)]
+    #[param(rename = "sortDir", value_type = Option<SortDirDoc>, inline)]
     pub sort_dir: Option<String>,
     /// URL-encoded JSON array of `{"field", "operator", "value"}`. Operators: `eq`,
     /// `contains`, `startsWith`, `endsWith`, `gt`, `gte`, `lt`, `lte`. `variables` matches
