@@ -55,6 +55,17 @@ pub enum ChannelDoc {
     imessage,
 }
 
+/// A pathway publish's `environment` as the document lists it (the handler parses the
+/// string, to name the field in its error); `""` means the default, `production`.
+#[derive(utoipa::ToSchema, serde::Serialize)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum EnvironmentDoc {
+    #[serde(rename = "")]
+    default,
+    production,
+    staging,
+}
+
 /// Bland's `request_data` of a number config: an object of variables, or Bland's default
 /// where nothing was set, an empty array (`[]`).
 pub fn object_or_array() -> RefOr<Schema> {

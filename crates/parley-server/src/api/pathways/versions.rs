@@ -91,19 +91,8 @@ pub struct PublishIn {
     #[schema(required = true, value_type = i64, minimum = 1)]
     pub version_id: Option<NumOrString>,
     /// `production` (default; also `""`) or `staging`.
-    #[schema(value_type = Option<EnvironmentDoc>)]
+    #[schema(value_type = Option<crate::api::doc::EnvironmentDoc>)]
     pub environment: Option<String>,
-}
-
-/// `environment` as the document lists it (the handler parses the string, to name the
-/// field in its error).
-#[derive(ToSchema, Serialize)]
-#[allow(dead_code, non_camel_case_types)]
-pub enum EnvironmentDoc {
-    #[serde(rename = "")]
-    default,
-    production,
-    staging,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
