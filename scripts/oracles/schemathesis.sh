@@ -88,7 +88,7 @@ log "parley on $base (pid $pid, $tmp)"
 started=$(date +%s)
 status=0
 # schemathesis.toml: the operations with rules JSON Schema cannot express (why, for each).
-"$st" --config-file "$root/scripts/oracles/schemathesis.toml" run "$base/openapi.json" \
+"$st" --config-file "${ST_CONFIG:-$root/scripts/oracles/schemathesis.toml}" run "$base/openapi.json" \
   --header "authorization: $key" \
   --checks all \
   --mode all \

@@ -78,6 +78,20 @@ pub fn object_or_array() -> RefOr<Schema> {
         .into()
 }
 
+/// An array of words that are not blank, or `null` (`ignore_keywords`).
+pub fn non_blank_words_or_null() -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(
+            ArrayBuilder::new().items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"\S")),
+            ),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
 /// [`object_or_array`], or `null` (in an update: clear it).
 pub fn object_array_or_null() -> RefOr<Schema> {
     OneOfBuilder::new()

@@ -93,10 +93,10 @@ pub struct LegacyUpdateIn {
     pub prompt: Patch<String>,
     /// Messages containing one of these get no AI reply; `null` disables.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = crate::api::doc::non_blank_words_or_null)]
     pub ignore_keywords: Patch<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
     pub temperature: Patch<f64>,
 }
 
