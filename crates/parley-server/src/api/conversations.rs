@@ -167,7 +167,7 @@ pub(crate) fn conversation_id(id: &str) -> Result<&str, ApiError> {
 
 #[utoipa::path(
     get, path = "/v1/sms/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     responses(
         (status = 200, description = "The conversation, messages oldest first", body = ConversationEnvelope),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),

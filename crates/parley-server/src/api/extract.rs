@@ -29,7 +29,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for BlandJson<T> {
                 ApiError::invalid_json(format!("could not read request body: {e}"))
             }
         })?;
-        let raw: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        // Only a body of no bytes at all is "no body" (every field absent). Whitespace is
+        // not JSON: schemathesis sent "\n" where a body was required and it was accepted.
+        let raw: serde_json::Value = if bytes.is_empty() {
             serde_json::Value::Object(Default::default())
         } else {
             serde_json::from_slice(&bytes).map_err(|e| {
@@ -76,6 +78,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for BlandQuery<T> 
         serde_path_to_error::deserialize(de)
             .map(BlandQuery)
             .map_err(|e| ApiError::invalid(format!("query {}: {}", e.path(), e.inner())))
+    }
+}
+
+/// An optional whole number sent as a JSON integer or as a float with no fraction (`5.0`):
+/// JSON Schema's `integer`, which the document promises, admits both, and JavaScript
+/// clients, whose numbers are all floats, may send either.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    match n.as_f64() {
+        // 2^63 as f64 is exactly i64::MAX + 1, so the range check is strict there.
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+            Ok(Some(f as i64))
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a whole number, got {n}"
+        ))),
     }
 }
 

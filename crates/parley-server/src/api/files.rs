@@ -28,6 +28,7 @@ use crate::{
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AttachQuery {
     /// For a raw-body upload: what the file is for (`batches`).
     pub file_type: Option<String>,

@@ -10,6 +10,7 @@ pub mod batches;
 pub mod citation_schemas;
 pub mod conversations;
 pub mod dispositions;
+pub mod doc;
 pub mod error;
 pub mod extract;
 pub mod files;
@@ -78,7 +79,7 @@ impl Modify for ApiKeyAuth {
 
 /// Every route of the API with its OpenAPI document.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(send::send_sms))
         .routes(routes!(files::attach))
         .routes(routes!(batches::start_batch))
@@ -177,7 +178,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics_text))
-        .split_for_parts()
+        .split_for_parts();
+    doc::optional_bodies_are_not_null(&mut doc);
+    (router, doc)
 }
 
 pub fn router(state: AppState) -> Router {

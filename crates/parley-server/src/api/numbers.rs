@@ -25,7 +25,7 @@ use crate::app::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NumberConfigOut {
     pub webhook: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::doc::object_or_array)]
     pub request_data: Value,
     pub time_out: Option<i64>,
     pub timeout_action: Option<String>,
@@ -134,8 +134,10 @@ pub struct NumbersEnvelope {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListNumbersParams {
     /// Which config to return: `sms` (default), `whatsapp` or `imessage`.
+    #[param(value_type = Option<super::doc::ChannelDoc>, inline)]
     pub channel: Option<String>,
 }
 

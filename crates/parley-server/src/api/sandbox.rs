@@ -18,10 +18,13 @@ use super::{
 use crate::app::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
     /// The handset's number (E.164): the `user_number` messages were sent to.
+    #[param(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub number: Option<String>,
     /// At most this many messages, oldest first (default 1000).
+    #[param(minimum = 1, maximum = 10_000)]
     pub limit: Option<i64>,
 }
 
@@ -89,11 +92,15 @@ pub async fn inbox(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InboundIn {
     /// The user's number (E.164).
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub from: Option<String>,
     /// One of the org's agent numbers.
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub to: Option<String>,
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 1600, pattern = r"\S")]
     pub message: Option<String>,
     /// `sms` (default: the number's channel), `whatsapp` or `imessage`.
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
 }
 

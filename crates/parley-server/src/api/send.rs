@@ -60,7 +60,9 @@ pub struct PersonaSettings {
 /// (= `agent_message`) and `prompt`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SendSmsIn {
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub user_number: Option<String>,
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub agent_number: Option<String>,
     pub agent_message: Option<String>,
     #[schema(value_type = Option<Object>)]
@@ -77,6 +79,7 @@ pub struct SendSmsIn {
     pub metadata: Option<Map<String, Value>>,
     pub disposition_ids: Option<Vec<String>>,
     pub citation_schema_ids: Option<Vec<String>>,
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
     pub content_sid: Option<String>,
     #[schema(value_type = Option<Object>)]
@@ -90,8 +93,10 @@ pub struct SendSmsIn {
     pub warning_time: Option<i64>,
     pub warning_message: Option<String>,
     /// Legacy alias of `user_number`.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// Legacy alias of `agent_number`.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub from: Option<String>,
     /// Legacy alias of `agent_message`.
     pub message: Option<String>,
@@ -225,7 +230,7 @@ pub fn request_hash(route: &str, body: &Value) -> String {
 #[utoipa::path(
     post, path = "/v1/sms/send", tag = "messages",
     request_body = SendSmsIn,
-    params(("idempotency-key" = Option<String>, Header, description = "Replays the first answer for the same body; refuses another body")),
+    params(("idempotency-key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "1 to 255 printable ASCII characters. Replays the first answer for the same body; refuses another body")),
     responses(
         (status = 200, description = "Queued for sending", body = SendSmsEnvelope),
         (status = 400, description = "Invalid input", body = ErrorBody),

@@ -123,9 +123,10 @@ fn log_out(log: &WebhookLog) -> Option<WebhookLogOut> {
 
 #[utoipa::path(
     get, path = "/v1/sms/conversations/{id}/webhook", tag = "webhooks",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     responses(
         (status = 200, description = "The conversation's webhook log; `data` is null when no webhook was enqueued", body = WebhookLogEnvelope),
+        (status = 400, description = "`CONVERSATION_ID_REQUIRED`: a blank id", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown id, or another org's conversation", body = ErrorBody),
     ),
@@ -148,6 +149,7 @@ pub async fn webhook_log(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResendIn {
     /// Conversations whose latest status webhook to send again (1 to 100, no duplicates).
+    #[schema(required = true, value_type = std::collections::BTreeSet<uuid::Uuid>, min_items = 1, max_items = 100)]
     pub conversation_ids: Option<Vec<String>>,
 }
 
@@ -231,6 +233,8 @@ pub async fn resend(
 pub struct CreateSecretIn {
     /// Seconds the org's older secrets keep signing next to the new one (default 86400,
     /// at most 604800; 0 retires them at once).
+    #[serde(default, deserialize_with = "crate::api::extract::whole_number")]
+    #[schema(minimum = 0, maximum = 604_800)]
     pub grace_seconds: Option<i64>,
 }
 
@@ -253,7 +257,8 @@ pub struct CreatedSecretEnvelope {
 
 #[utoipa::path(
     post, path = "/v1/webhook_secrets", tag = "webhooks",
-    request_body = CreateSecretIn,
+    // Optional: an empty body (or none) creates a secret with the default grace period.
+    request_body = Option<CreateSecretIn>,
     responses(
         (status = 200, description = "The new signing secret (shown once); older ones expire after the grace period", body = CreatedSecretEnvelope),
         (status = 400, description = "Invalid grace_seconds", body = ErrorBody),

@@ -164,6 +164,7 @@ async fn eta(
     params(("batch_id" = String, Path, description = "The batch (= file) id")),
     responses(
         (status = 200, description = "Totals, state and ETA", body = BatchStatusEnvelope),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "BATCH_NOT_FOUND", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -184,6 +185,7 @@ const ERRORS_PAGE: i64 = 5_000;
     params(("batch_id" = String, Path, description = "The batch (= file) id")),
     responses(
         (status = 200, description = "CSV `row_number,phone_number,reason`, one line per skipped row", content_type = "text/csv", body = String),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "BATCH_NOT_FOUND", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -245,8 +247,10 @@ pub async fn batch_errors(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// At most this many (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -263,6 +267,7 @@ pub struct BatchListEnvelope {
     responses(
         (status = 200, description = "The org's batches, newest first", body = BatchListEnvelope),
         (status = 400, description = "limit out of range", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -288,6 +293,7 @@ pub async fn list_batches(
     params(("batch_id" = String, Path, description = "The batch (= file) id")),
     responses(
         (status = 200, description = "Cancelled: no more rows are queued and queued rows are not sent", body = BatchStatusEnvelope),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "BATCH_NOT_FOUND", body = ErrorBody),
     ),
     security(("api_key" = []))

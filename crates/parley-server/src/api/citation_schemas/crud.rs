@@ -21,24 +21,43 @@ use crate::{
     app::AppState,
 };
 
+/// The body of a create as the document describes it: `name` is required there, while
+/// [`CitationSchemaIn`] (also the update's body) has every field optional.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CitationSchemaCreateIn {
+    /// Not blank, at most 255 characters.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
+    pub name: String,
+    pub description: Option<String>,
+    /// `variables`, `groupings`, `conditions` (spec 3); a variable may carry Parley's
+    /// `source`. Left out: an empty schema.
+    #[schema(value_type = Option<Object>)]
+    pub schema: Option<Value>,
+}
+
 /// Longest schema name.
 const MAX_NAME_CHARS: usize = 255;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CitationSchemaIn {
-    /// Required on create.
+    /// Required on create; not blank, at most 255 characters.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub name: Option<String>,
     pub description: Option<String>,
     /// `variables`, `groupings`, `conditions` (spec 3); a variable may carry Parley's
-    /// `source`. Left out on create: an empty schema. On update: replaces the stored one.
-    #[schema(value_type = Option<Object>)]
+    /// `source`. Left out on create: an empty schema. On update: replaces the stored one
+    /// (`null` is refused there).
+    #[schema(value_type = Object, required = false)]
     pub schema: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IdParams {
-    /// The citation schema's id (UUID).
+    /// The citation schema's id (UUID). Missing or blank: `400 MISSING_SCHEMA_ID`; not a
+    /// UUID: `404 SCHEMA_NOT_FOUND`, like an unknown one.
+    #[param(required = true, format = Uuid)]
     pub id: Option<String>,
 }
 
@@ -77,7 +96,7 @@ fn schema_value(v: Value) -> Result<Value, ApiError> {
 
 #[utoipa::path(
     post, path = "/v1/citation_schemas/", tag = "citations",
-    request_body = CitationSchemaIn,
+    request_body = CitationSchemaCreateIn,
     responses(
         (status = 200, description = "Created", body = CitationSchemaEnvelope),
         (status = 400, description = "No name, or a schema that breaks a rule (`INVALID_PARAMETER`, naming the field, e.g. `schema.variables[2].type`)", body = ErrorBody),
@@ -200,14 +219,14 @@ pub async fn update_citation_schema(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
+pub struct CitationSchemaDeletedOut {
     /// The deleted schema's id.
     pub id: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeletedEnvelope {
-    pub data: DeletedOut,
+pub struct CitationSchemaDeletedEnvelope {
+    pub data: CitationSchemaDeletedOut,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<()>,
 }
@@ -216,7 +235,7 @@ pub struct DeletedEnvelope {
     delete, path = "/v1/citation_schemas/", tag = "citations",
     params(IdParams),
     responses(
-        (status = 200, description = "Deleted for good; its id is also taken out of every number config that listed it. Citation variables already on conversations stay", body = DeletedEnvelope),
+        (status = 200, description = "Deleted for good; its id is also taken out of every number config that listed it. Citation variables already on conversations stay", body = CitationSchemaDeletedEnvelope),
         (status = 400, description = "`MISSING_SCHEMA_ID`", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "`SCHEMA_NOT_FOUND`", body = ErrorBody),
@@ -227,20 +246,24 @@ pub async fn delete_citation_schema(
     State(state): State<AppState>,
     org: Org,
     BlandQuery(q): BlandQuery<IdParams>,
-) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+) -> Result<Json<Envelope<CitationSchemaDeletedOut>>, ApiError> {
     let id = q.required()?;
     if !state.store.delete_citation_schema(&org.id, &id).await? {
         return Err(schema_not_found(&id));
     }
-    Ok(ok(DeletedOut { id }))
+    Ok(ok(CitationSchemaDeletedOut { id }))
 }
 
 /// The same operations without the trailing slash, which clients also send.
 pub mod unslashed {
     use super::*;
 
-    #[utoipa::path(post, path = "/v1/citation_schemas", tag = "citations", request_body = CitationSchemaIn,
-        responses((status = 200, description = "As `POST /v1/citation_schemas/`", body = CitationSchemaEnvelope)),
+    #[utoipa::path(post, path = "/v1/citation_schemas", tag = "citations", request_body = CitationSchemaCreateIn,
+        responses(
+            (status = 200, description = "As `POST /v1/citation_schemas/`", body = CitationSchemaEnvelope),
+            (status = 400, description = "As `POST /v1/citation_schemas/`", body = ErrorBody),
+            (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        ),
         security(("api_key" = [])))]
     pub async fn create(
         state: State<AppState>,
@@ -251,7 +274,12 @@ pub mod unslashed {
     }
 
     #[utoipa::path(get, path = "/v1/citation_schemas", tag = "citations", params(IdParams),
-        responses((status = 200, description = "As `GET /v1/citation_schemas/`", body = CitationSchemaEnvelope)),
+        responses(
+            (status = 200, description = "As `GET /v1/citation_schemas/`", body = CitationSchemaEnvelope),
+            (status = 400, description = "`MISSING_SCHEMA_ID`, or as `GET /v1/citation_schemas/`", body = ErrorBody),
+            (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+            (status = 404, description = "`SCHEMA_NOT_FOUND`", body = ErrorBody),
+        ),
         security(("api_key" = [])))]
     pub async fn get(
         state: State<AppState>,
@@ -262,7 +290,12 @@ pub mod unslashed {
     }
 
     #[utoipa::path(patch, path = "/v1/citation_schemas", tag = "citations", params(IdParams), request_body = CitationSchemaIn,
-        responses((status = 200, description = "As `PATCH /v1/citation_schemas/`", body = CitationSchemaEnvelope)),
+        responses(
+            (status = 200, description = "As `PATCH /v1/citation_schemas/`", body = CitationSchemaEnvelope),
+            (status = 400, description = "`MISSING_SCHEMA_ID`, or as `PATCH /v1/citation_schemas/`", body = ErrorBody),
+            (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+            (status = 404, description = "`SCHEMA_NOT_FOUND`", body = ErrorBody),
+        ),
         security(("api_key" = [])))]
     pub async fn update(
         state: State<AppState>,
@@ -274,13 +307,18 @@ pub mod unslashed {
     }
 
     #[utoipa::path(delete, path = "/v1/citation_schemas", tag = "citations", params(IdParams),
-        responses((status = 200, description = "As `DELETE /v1/citation_schemas/`", body = DeletedEnvelope)),
+        responses(
+            (status = 200, description = "As `DELETE /v1/citation_schemas/`", body = CitationSchemaDeletedEnvelope),
+            (status = 400, description = "`MISSING_SCHEMA_ID`, or as `DELETE /v1/citation_schemas/`", body = ErrorBody),
+            (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+            (status = 404, description = "`SCHEMA_NOT_FOUND`", body = ErrorBody),
+        ),
         security(("api_key" = [])))]
     pub async fn delete(
         state: State<AppState>,
         org: Org,
         q: BlandQuery<IdParams>,
-    ) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+    ) -> Result<Json<Envelope<CitationSchemaDeletedOut>>, ApiError> {
         delete_citation_schema(state, org, q).await
     }
 }

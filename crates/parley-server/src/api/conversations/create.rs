@@ -23,7 +23,9 @@ use crate::{
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CreateConversationIn {
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub user_number: Option<String>,
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub agent_number: Option<String>,
     /// The message to store in the history (required, at most 1,600 characters).
     pub message: Option<String>,
@@ -40,6 +42,7 @@ pub struct CreateConversationIn {
     /// Who wrote `message`: `USER` (default) or `AGENT`.
     pub sender: Option<String>,
     /// `sms`, `whatsapp` or `imessage`; default: the number's channel.
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
     #[serde(default, deserialize_with = "seconds")]
     #[schema(value_type = Option<f64>)]

@@ -34,16 +34,20 @@ const MAX_LABEL_CHARS: usize = 1000;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct HandoffIn {
     /// Why the conversation goes to a human; echoed in the `human_handoff` webhook.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub reason: Option<String>,
     /// Free-form object, echoed in the `human_handoff` webhook (`handoff.metadata`).
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
     /// Who handed it off (a user, a system); echoed in the webhook.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub actor: Option<String>,
     /// Where the `human_handoff` and `human_handoff_ended` webhooks go instead of the
     /// conversation's URL.
+    #[schema(max_length = 2048, pattern = r"^https?://[^ ]*$")]
     pub webhook: Option<String>,
     /// E.164 number that gets an SMS alert from the conversation's agent number.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub notify_number: Option<String>,
 }
 
@@ -103,7 +107,7 @@ fn outbound(text: String) -> NewOutbound {
 
 #[utoipa::path(
     post, path = "/v1/sms/conversations/{id}/handoff", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     request_body = HandoffIn,
     responses(
         (status = 200, description = "Handed off (or already was: nothing changed, no second webhook)", body = HandoffEnvelope),
@@ -179,14 +183,17 @@ pub async fn hand_off(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResumeIn {
     /// The pathway node to continue from; becomes the conversation's `current_node_id`.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub node_id: Option<String>,
     /// A fixed agent message to send on takeover (1 to 1,600 characters). Not with
     /// `generate_reply: true`.
+    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
     pub message: Option<String>,
     /// Have the agent take its turn now: it answers the user's messages since its last
     /// turn (those that came during the handoff); with none, nothing is sent.
     pub generate_reply: Option<bool>,
     /// Who resumed it; echoed in the `human_handoff_ended` webhook.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub actor: Option<String>,
 }
 
@@ -209,7 +216,7 @@ pub struct ResumeEnvelope {
 
 #[utoipa::path(
     post, path = "/v1/sms/conversations/{id}/resume", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     request_body = ResumeIn,
     responses(
         (status = 200, description = "Back with the agent; `human_handoff_ended` fired", body = ResumeEnvelope),

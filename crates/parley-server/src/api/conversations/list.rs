@@ -26,19 +26,21 @@ const MAX_PAGE: i64 = 1_000_000_000;
 #[into_params(parameter_in = Query)]
 pub struct ListConversationsParams {
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<i64>,
     /// Conversations per page, 1 to 1000 (default 25).
     #[serde(rename = "pageSize")]
     #[param(rename = "pageSize")]
+    #[param(minimum = 1, maximum = 1000)]
     pub page_size: Option<i64>,
     /// `created_at` (default), `updated_at`, `user_number`, `agent_number`, `is_active`,
     /// `message_count`, `curr_pathway_id`, `curr_pathway_version` or `timed_out_at`.
     #[serde(rename = "sortBy")]
-    #[param(rename = "sortBy")]
+    #[param(rename = "sortBy", value_type = Option<SortByDoc>, inline)]
     pub sort_by: Option<String>,
     /// `desc` (default) or `asc`.
     #[serde(rename = "sortDir")]
-    #[param(rename = "sortDir")]
+    #[param(rename = "sortDir", value_type = Option<SortDirDoc>, inline)]
     pub sort_dir: Option<String>,
     /// URL-encoded JSON array of `{"field", "operator", "value"}`. Operators: `eq`,
     /// `contains`, `startsWith`, `endsWith`, `gt`, `gte`, `lt`, `lte`. `variables` matches
@@ -49,6 +51,30 @@ pub struct ListConversationsParams {
     /// (a page number costs the rows it skips). Send it with the same `sortBy`, `sortDir`
     /// and `filters` (`pageSize` may change), and without `page`.
     pub cursor: Option<String>,
+}
+
+/// `sortBy` as the document lists it (the handler parses the string itself, to name the
+/// field in its error).
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum SortByDoc {
+    created_at,
+    updated_at,
+    user_number,
+    agent_number,
+    is_active,
+    message_count,
+    curr_pathway_id,
+    curr_pathway_version,
+    timed_out_at,
+}
+
+/// `sortDir` as the document lists it.
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum SortDirDoc {
+    asc,
+    desc,
 }
 
 /// One row of the list.

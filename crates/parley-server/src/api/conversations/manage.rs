@@ -28,6 +28,7 @@ pub const MAX_MESSAGE_IDS: usize = 1000;
 pub struct PatchConversationIn {
     /// `false` closes the conversation (the next inbound text starts a new one); `true`
     /// reopens it.
+    #[schema(required = true, value_type = bool)]
     pub is_active: Option<bool>,
 }
 
@@ -48,7 +49,7 @@ pub struct PatchConversationOut {
 
 #[utoipa::path(
     patch, path = "/v1/sms/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     request_body = PatchConversationIn,
     responses(
         (status = 200, description = "Updated (Bland's un-enveloped body)", body = PatchConversationOut),
@@ -93,7 +94,10 @@ pub async fn update_conversation(
 
 #[utoipa::path(
     patch, path = "/v1/sms/conversations", tag = "conversations",
-    responses((status = 400, description = "`CONVERSATION_ID_REQUIRED`: the id belongs in the path", body = ErrorBody)),
+    responses(
+        (status = 400, description = "`CONVERSATION_ID_REQUIRED`: the id belongs in the path", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key (checked first)", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn update_conversation_without_id(_org: Org) -> ApiError {
@@ -101,23 +105,23 @@ pub async fn update_conversation_without_id(_org: Org) -> ApiError {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
+pub struct ConversationDeletedOut {
     /// `"Conversation and all associated messages deleted successfully"`.
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeletedEnvelope {
-    pub data: DeletedOut,
+pub struct ConversationDeletedEnvelope {
+    pub data: ConversationDeletedOut,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<()>,
 }
 
 #[utoipa::path(
     delete, path = "/v1/sms/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     responses(
-        (status = 200, description = "Deleted for good, with all its messages", body = DeletedEnvelope),
+        (status = 200, description = "Deleted for good, with all its messages", body = ConversationDeletedEnvelope),
         (status = 400, description = "Blank id", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown id, or another org's conversation", body = ErrorBody),
@@ -128,14 +132,14 @@ pub async fn delete_conversation(
     State(state): State<AppState>,
     org: Org,
     Path(id): Path<String>,
-) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+) -> Result<Json<Envelope<ConversationDeletedOut>>, ApiError> {
     let id = conversation_id(&id)?;
     state
         .store
         .delete_conversation(&org.id, id)
         .await?
         .ok_or_else(|| ApiError::conversation_not_found(id))?;
-    Ok(ok(DeletedOut {
+    Ok(ok(ConversationDeletedOut {
         message: "Conversation and all associated messages deleted successfully".into(),
     }))
 }
@@ -201,7 +205,7 @@ fn parse_message_ids(v: Option<Value>) -> Result<Vec<i64>, ApiError> {
 
 #[utoipa::path(
     delete, path = "/v1/sms/conversations/{id}/messages", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)")),
     request_body = DeleteMessagesIn,
     responses(
         (status = 200, description = "Soft-deleted; ids of other conversations and already deleted messages are not counted", body = DeleteMessagesEnvelope),

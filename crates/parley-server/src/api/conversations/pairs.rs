@@ -25,8 +25,10 @@ pub const MAX_PAIR_MESSAGES: i64 = 1000;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PairIn {
     /// One number of the pair (Bland: the number you do not own).
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub to: Option<String>,
     /// The other (Bland: your number). Order does not matter.
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub from: Option<String>,
 }
 

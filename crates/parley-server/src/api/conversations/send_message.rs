@@ -27,8 +27,10 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageIn {
     /// The text, 1 to 1,600 characters.
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 1600, pattern = r"\S")]
     pub message: Option<String>,
     /// `HUMAN` (default: a human representative) or `AGENT`.
+    #[schema(pattern = r"^([Hh][Uu][Mm][Aa][Nn]|[Aa][Gg][Ee][Nn][Tt])$")]
     pub sender: Option<String>,
 }
 
@@ -51,8 +53,8 @@ pub struct SendMessageEnvelope {
 #[utoipa::path(
     post, path = "/v1/sms/conversations/{id}/messages", tag = "conversations",
     params(
-        ("id" = String, Path, description = "Conversation id"),
-        ("idempotency-key" = Option<String>, Header, description = "Replays the first answer for the same body; refuses another body"),
+        ("id" = uuid::Uuid, Path, description = "Conversation id (a UUID; a blank one is `400 CONVERSATION_ID_REQUIRED`, any other unknown one `404`)"),
+        ("idempotency-key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "1 to 255 printable ASCII characters. Replays the first answer for the same body; refuses another body"),
     ),
     request_body = SendMessageIn,
     responses(

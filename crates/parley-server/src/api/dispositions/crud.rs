@@ -25,6 +25,8 @@ use crate::{
 
 /// Most dispositions one list page holds.
 pub const MAX_LIMIT: i64 = 100;
+/// Highest page number: deeper pages would skip more rows than any org has.
+pub const MAX_PAGE: i64 = 1_000_000;
 
 /// The definition keys of a body, as sent (JSON `null` included).
 fn definition_of(raw: &Value) -> Map<String, Value> {
@@ -60,9 +62,11 @@ pub async fn create_disposition(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Page number, from 1 (default 1).
+    /// Page number, 1 to 1,000,000 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// Dispositions per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -71,7 +75,7 @@ pub struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "One page of the org's dispositions at their current versions, oldest first", body = DispositionsEnvelope),
-        (status = 400, description = "page below 1, or limit outside 1 to 100", body = ErrorBody),
+        (status = 400, description = "page outside 1 to 1,000,000, or limit outside 1 to 100", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -82,8 +86,10 @@ pub async fn list_dispositions(
     BlandQuery(q): BlandQuery<ListParams>,
 ) -> Result<Json<Envelope<Vec<DispositionOut>>>, ApiError> {
     let page = q.page.unwrap_or(1);
-    if !(1..=1_000_000).contains(&page) {
-        return Err(ApiError::invalid("page must be 1 or more"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(ApiError::invalid(format!(
+            "page must be between 1 and {MAX_PAGE}"
+        )));
     }
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -219,15 +225,15 @@ pub struct DeleteParams {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
+pub struct DispositionDeletedOut {
     pub success: bool,
     /// `Disposition deleted successfully`.
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeletedEnvelope {
-    pub data: DeletedOut,
+pub struct DispositionDeletedEnvelope {
+    pub data: DispositionDeletedOut,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<()>,
 }
@@ -236,7 +242,7 @@ pub struct DeletedEnvelope {
     delete, path = "/v1/dispositions/{disposition_id}", tag = "dispositions",
     params(("disposition_id" = String, Path, description = "Disposition id (UUID)"), DeleteParams),
     responses(
-        (status = 200, description = "Deleted with all its versions", body = DeletedEnvelope),
+        (status = 200, description = "Deleted with all its versions", body = DispositionDeletedEnvelope),
         (status = 400, description = "force is not true or false", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "`DISPOSITION_NOT_FOUND`", body = ErrorBody),
@@ -249,13 +255,13 @@ pub async fn delete_disposition(
     org: Org,
     Path(id): Path<String>,
     BlandQuery(q): BlandQuery<DeleteParams>,
-) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+) -> Result<Json<Envelope<DispositionDeletedOut>>, ApiError> {
     match state
         .store
         .delete_disposition(&org.id, &id, q.force.unwrap_or(false))
         .await?
     {
-        DispositionDelete::Deleted => Ok(ok(DeletedOut {
+        DispositionDelete::Deleted => Ok(ok(DispositionDeletedOut {
             success: true,
             message: "Disposition deleted successfully".into(),
         })),

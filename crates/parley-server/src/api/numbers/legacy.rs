@@ -23,20 +23,21 @@ use crate::{
 
 /// Bland's legacy success body.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct StatusOut {
+pub struct LegacyStatusOut {
     pub status: String,
 }
 
-fn status(s: &str) -> Json<StatusOut> {
-    Json(StatusOut { status: s.into() })
+fn status(s: &str) -> Json<LegacyStatusOut> {
+    Json(LegacyStatusOut { status: s.into() })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WebhookUpdateIn {
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// The SMS webhook URL; `null` removes it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true, value_type = Option<String>, max_length = 2048, pattern = r"^https?://[^ ]*$")]
     pub webhook: Patch<String>,
 }
 
@@ -44,7 +45,7 @@ pub struct WebhookUpdateIn {
     post, path = "/v1/sms/webhook/update", tag = "numbers",
     request_body = WebhookUpdateIn,
     responses(
-        (status = 200, description = "`{\"status\": \"success\"}` (legacy, not enveloped)", body = StatusOut),
+        (status = 200, description = "`{\"status\": \"success\"}` (legacy, not enveloped)", body = LegacyStatusOut),
         (status = 400, description = "Missing or invalid field", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Not one of the caller's numbers", body = ErrorBody),
@@ -55,7 +56,7 @@ pub async fn update_webhook(
     State(state): State<AppState>,
     org: Org,
     body: BlandJson<WebhookUpdateIn>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<LegacyStatusOut>, ApiError> {
     let b = body.value;
     let number = parse_number("phone_number", b.phone_number.as_deref())?;
     if b.webhook.is_absent() {
@@ -81,8 +82,10 @@ pub async fn update_webhook(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LegacyUpdateIn {
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// `sms` (default), `whatsapp` or `imessage`.
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
     /// The reply prompt; stored as the config's `objective`.
     #[serde(default)]
@@ -90,10 +93,10 @@ pub struct LegacyUpdateIn {
     pub prompt: Patch<String>,
     /// Messages containing one of these get no AI reply; `null` disables.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = crate::api::doc::non_blank_words_or_null)]
     pub ignore_keywords: Patch<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
     pub temperature: Patch<f64>,
 }
 
@@ -101,7 +104,7 @@ pub struct LegacyUpdateIn {
     post, path = "/v1/sms/update", tag = "numbers",
     request_body = LegacyUpdateIn,
     responses(
-        (status = 200, description = "`{\"status\": \"Prompt updated\"}` (legacy, not enveloped)", body = StatusOut),
+        (status = 200, description = "`{\"status\": \"Prompt updated\"}` (legacy, not enveloped)", body = LegacyStatusOut),
         (status = 400, description = "Missing or invalid field", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Not one of the caller's numbers", body = ErrorBody),
@@ -112,7 +115,7 @@ pub async fn update_prompt(
     State(state): State<AppState>,
     org: Org,
     body: BlandJson<LegacyUpdateIn>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<LegacyStatusOut>, ApiError> {
     let b = body.value;
     let number = parse_number("phone_number", b.phone_number.as_deref())?;
     let channel = parse_channel(b.channel.as_deref(), "sms")?;
@@ -144,8 +147,10 @@ pub async fn update_prompt(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ToggleIn {
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// `true`: the AI stops replying on the number (human mode); `false`: it replies again.
+    #[schema(required = true, value_type = bool)]
     pub on: Option<bool>,
 }
 
@@ -153,7 +158,7 @@ pub struct ToggleIn {
     post, path = "/v1/sms/toggle", tag = "numbers",
     request_body = ToggleIn,
     responses(
-        (status = 200, description = "`{\"status\": \"Turned human mode on\"}` or `…off` (legacy, not enveloped)", body = StatusOut),
+        (status = 200, description = "`{\"status\": \"Turned human mode on\"}` or `…off` (legacy, not enveloped)", body = LegacyStatusOut),
         (status = 400, description = "Missing or invalid field", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Not one of the caller's numbers", body = ErrorBody),
@@ -164,7 +169,7 @@ pub async fn toggle_human_mode(
     State(state): State<AppState>,
     org: Org,
     body: BlandJson<ToggleIn>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<LegacyStatusOut>, ApiError> {
     let b = body.value;
     let number = parse_number("phone_number", b.phone_number.as_deref())?;
     let on =

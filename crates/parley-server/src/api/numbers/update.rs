@@ -28,15 +28,17 @@ use crate::{
 /// the module docs for absent / `null` / value.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateNumberIn {
+    #[schema(required = true, value_type = String, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub phone_number: Option<String>,
     /// Which config to change: `sms` (default), `whatsapp` or `imessage`.
+    #[schema(value_type = Option<crate::api::doc::ChannelDoc>)]
     pub channel: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub webhook: Patch<String>,
     /// An object of variables (or Bland's default, an empty array).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = crate::api::doc::object_array_or_null)]
     pub request_data: Patch<Value>,
     /// Seconds; `null` or `""` means never.
     #[serde(default, deserialize_with = "patch_seconds")]

@@ -29,6 +29,7 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreatePathwayIn {
     /// Required, not blank.
+    #[schema(required = true, value_type = String, min_length = 1, pattern = r"\S")]
     pub name: Option<String>,
     pub description: Option<String>,
 }
@@ -73,6 +74,7 @@ pub struct PathwayListItem {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdatePathwayIn {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub name: Option<String>,
     /// `null` clears it.
     #[serde(default)]
@@ -180,7 +182,7 @@ pub async fn get_pathway(
 #[utoipa::path(
     post, path = "/v1/pathway/{pathway_id}", tag = "pathways",
     params(("pathway_id" = String, Path, description = "Pathway id")),
-    request_body = UpdatePathwayIn,
+    request_body = Option<UpdatePathwayIn>,
     responses(
         (status = 200, description = "Updated; nodes/edges edit the draft (un-enveloped)", body = UpdatePathwayOut),
         (status = 400, description = "A field of the wrong type (`INVALID_PARAMETER`), a graph with problems (`INVALID_PATHWAY`, every issue in `details.issues`), or one that needs a model on a server without one (`MODEL_REQUIRED`, `details.needs`)", body = ErrorBody),

@@ -54,10 +54,11 @@ pub struct VersionOut {
 /// Body of creating or updating a version: all three fields are required.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VersionIn {
+    #[schema(required = true, value_type = String, min_length = 1, pattern = r"\S")]
     pub name: Option<String>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(required = true, value_type = Vec<Object>)]
     pub nodes: Option<Value>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(required = true, value_type = Vec<Object>)]
     pub edges: Option<Value>,
 }
 
@@ -79,7 +80,7 @@ pub struct CreateVersionOut {
 
 /// `{status: "success", message}` of updating and deleting a version.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct StatusOut {
+pub struct VersionStatusOut {
     pub status: String,
     pub message: String,
 }
@@ -87,9 +88,10 @@ pub struct StatusOut {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PublishIn {
     /// The version number to publish (a number, or a numeric string).
-    #[schema(value_type = i64)]
+    #[schema(required = true, value_type = i64, minimum = 1)]
     pub version_id: Option<NumOrString>,
-    /// `production` (default) or `staging`.
+    /// `production` (default; also `""`) or `staging`.
+    #[schema(value_type = Option<crate::api::doc::EnvironmentDoc>)]
     pub environment: Option<String>,
 }
 
@@ -239,7 +241,7 @@ pub async fn create_version(
     ),
     request_body = VersionIn,
     responses(
-        (status = 200, description = "Updated (un-enveloped)", body = StatusOut),
+        (status = 200, description = "Updated (un-enveloped)", body = VersionStatusOut),
         (status = 400, description = "Not a version number, a missing field, `INVALID_PATHWAY` or `MODEL_REQUIRED`", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "`PATHWAY_NOT_FOUND` or `PATHWAY_VERSION_NOT_FOUND`", body = ErrorBody),
@@ -251,7 +253,7 @@ pub async fn update_version(
     org: Org,
     Path((pathway_id, version_id)): Path<(String, String)>,
     body: BlandJson<VersionIn>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<VersionStatusOut>, ApiError> {
     known(&pathway_id, pathway_not_found)?;
     known(&version_id, |v| version_not_found(&pathway_id, v))?;
     let Some(VersionSelector::Number(number)) = VersionSelector::parse(&version_id) else {
@@ -268,7 +270,7 @@ pub async fn update_version(
     if !updated {
         return Err(missing(&state, &org, &pathway_id, &version_id).await);
     }
-    Ok(Json(StatusOut {
+    Ok(Json(VersionStatusOut {
         status: "success".into(),
         message: "Version updated successfully".into(),
     }))
@@ -290,7 +292,7 @@ async fn missing(state: &AppState, org: &Org, pathway_id: &str, version: &str) -
         ("version_id" = String, Path, description = "A version id or number"),
     ),
     responses(
-        (status = 200, description = "Deleted (un-enveloped); its number is not reused", body = StatusOut),
+        (status = 200, description = "Deleted (un-enveloped); its number is not reused", body = VersionStatusOut),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "`PATHWAY_NOT_FOUND` or `PATHWAY_VERSION_NOT_FOUND`", body = ErrorBody),
         (status = 409, description = "`PATHWAY_VERSION_PUBLISHED`: publish another version to that environment first", body = ErrorBody),
@@ -301,7 +303,7 @@ pub async fn delete_version(
     State(state): State<AppState>,
     org: Org,
     Path((pathway_id, version_id)): Path<(String, String)>,
-) -> Result<Json<StatusOut>, ApiError> {
+) -> Result<Json<VersionStatusOut>, ApiError> {
     known(&pathway_id, pathway_not_found)?;
     known(&version_id, |v| version_not_found(&pathway_id, v))?;
     let outcome = state
@@ -309,7 +311,7 @@ pub async fn delete_version(
         .delete_pathway_version(&org.id, &pathway_id, &VersionRef::parse(&version_id))
         .await?;
     match outcome {
-        VersionDelete::Deleted => Ok(Json(StatusOut {
+        VersionDelete::Deleted => Ok(Json(VersionStatusOut {
             status: "success".into(),
             message: "Version deleted successfully".into(),
         })),

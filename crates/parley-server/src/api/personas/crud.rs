@@ -25,6 +25,8 @@ use crate::{
 
 /// Most personas one list page holds (Bland's maximum).
 pub const MAX_LIMIT: i64 = 100;
+/// Highest page number: deeper pages would skip more rows than any org has.
+pub const MAX_PAGE: i64 = 1_000_000;
 
 #[utoipa::path(
     post, path = "/v1/personas", tag = "personas",
@@ -52,9 +54,11 @@ pub async fn create_persona(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Page number, from 1 (default 1).
+    /// Page number, 1 to 1,000,000 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// Personas per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -63,7 +67,7 @@ pub struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "One page of the org's personas, oldest first (a bare array, no pagination object, as Bland)", body = PersonasEnvelope),
-        (status = 400, description = "page below 1, or limit outside 1 to 100", body = ErrorBody),
+        (status = 400, description = "page outside 1 to 1,000,000, or limit outside 1 to 100", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -74,8 +78,10 @@ pub async fn list_personas(
     BlandQuery(q): BlandQuery<ListParams>,
 ) -> Result<Json<Envelope<Vec<PersonaOut>>>, ApiError> {
     let page = q.page.unwrap_or(1);
-    if !(1..=1_000_000).contains(&page) {
-        return Err(ApiError::invalid("page must be 1 or more"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(ApiError::invalid(format!(
+            "page must be between 1 and {MAX_PAGE}"
+        )));
     }
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -147,15 +153,15 @@ pub struct DeleteParams {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
+pub struct PersonaDeletedOut {
     pub success: bool,
     /// `Persona deleted successfully`.
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeletedEnvelope {
-    pub data: DeletedOut,
+pub struct PersonaDeletedEnvelope {
+    pub data: PersonaDeletedOut,
     #[schema(value_type = Option<Object>)]
     pub errors: Option<()>,
 }
@@ -164,7 +170,7 @@ pub struct DeletedEnvelope {
     delete, path = "/v1/personas/{persona_id}", tag = "personas",
     params(("persona_id" = String, Path, description = "Persona id (UUID)"), DeleteParams),
     responses(
-        (status = 200, description = "Deleted with all its versions", body = DeletedEnvelope),
+        (status = 200, description = "Deleted with all its versions", body = PersonaDeletedEnvelope),
         (status = 400, description = "force is not true or false", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "`PERSONA_NOT_FOUND`", body = ErrorBody),
@@ -177,14 +183,14 @@ pub async fn delete_persona(
     org: Org,
     Path(raw): Path<String>,
     BlandQuery(q): BlandQuery<DeleteParams>,
-) -> Result<Json<Envelope<DeletedOut>>, ApiError> {
+) -> Result<Json<Envelope<PersonaDeletedOut>>, ApiError> {
     let id = persona_id(&raw)?;
     match state
         .store
         .delete_persona(&org.id, &id, q.force.unwrap_or(false))
         .await?
     {
-        DeleteOutcome::Deleted => Ok(ok(DeletedOut {
+        DeleteOutcome::Deleted => Ok(ok(PersonaDeletedOut {
             success: true,
             message: "Persona deleted successfully".into(),
         })),

@@ -9,6 +9,7 @@ use crate::api::send::NumOrString;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateChatIn {
     /// Required.
+    #[schema(required = true, value_type = String, min_length = 1, pattern = r"\S")]
     pub pathway_id: Option<String>,
     /// Start here instead of at the node marked `isStart`.
     pub start_node_id: Option<String>,
