@@ -14,22 +14,17 @@ use std::{
 };
 
 use serde_json::json;
-use sqlx::{PgPool, Row};
 
 use crate::{
     checks,
     support::{
-        add_number, free_port,
-        receiver::Receiver,
+        cluster::{agent, Cluster, MPS, NUMBERS},
         twilio::{Faults, TwilioSim, ACCOUNT},
-        write_config, Api, FreshDatabase, Logs, Node, NodeSpec,
+        Api, Logs, Node,
     },
 };
 
 const NODES: usize = 3;
-const NUMBERS: usize = 3;
-/// Each number's rate: the load below offers more, so pacing is what limits sends.
-const MPS: f64 = 20.0;
 const PLAIN_USERS: usize = 200;
 const PLAIN_SENDS: usize = 700;
 /// Conversations with inactivity timers: one send, then a warning and a timeout message.
@@ -39,11 +34,6 @@ const CHAT_USERS: usize = 40;
 const INBOUND_PER_CHAT: usize = 3;
 const LOAD: Duration = Duration::from_secs(20);
 const KILL_EVERY: Duration = Duration::from_secs(3);
-const SETTLE: Duration = Duration::from_secs(120);
-
-fn agent(n: usize) -> String {
-    format!("+1555010{:04}", n + 1)
-}
 
 fn plain_user(u: usize) -> String {
     format!("+1555030{u:04}")
@@ -185,105 +175,30 @@ async fn killer(
     (nodes, kills)
 }
 
-async fn count(db: &PgPool, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(db)
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
-
-/// Waits until nothing is left to do: no queued or undelivered message, no pending webhook,
-/// timer, turn or ending, and every inbound message stored.
-async fn settle(db: &PgPool) {
-    let deadline = Instant::now() + SETTLE;
-    let probes = [
-        "SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND status IS DISTINCT FROM 'delivered'",
-        "SELECT COUNT(*) FROM webhook_events WHERE state = 'pending'",
-        "SELECT COUNT(*) FROM conversation_timers",
-        "SELECT COUNT(*) FROM conversation_turns WHERE requested > answered",
-        "SELECT COUNT(*) FROM conversation_endings",
-    ];
-    loop {
-        let mut left = Vec::new();
-        for p in probes {
-            left.push(count(db, p).await);
-        }
-        let inbound = count(
-            db,
-            "SELECT COUNT(*) FROM messages WHERE direction = 'inbound'",
-        )
-        .await;
-        if left.iter().all(|n| *n == 0) && inbound == (CHAT_USERS * INBOUND_PER_CHAT) as i64 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not settled after {SETTLE:?}: {left:?} left of {probes:?}; {inbound} inbound stored"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_killed_in_turn_lose_nothing_and_send_nothing_twice() {
-    let Some(database) = FreshDatabase::create("faults_cluster").await else {
+    let _alone = crate::serial();
+    let Some(mut cluster) = Cluster::start("faults_cluster", NODES, Faults::default(), 0.1).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let logs = Arc::new(Logs::default());
-    let sim = TwilioSim::start(Faults::default()).await;
-    let hooks = Receiver::start(0.1).await;
-    let config = write_config(dir.path(), "node", &sim.url, "");
-    let specs: Vec<NodeSpec> = (0..NODES)
-        .map(|i| NodeSpec {
-            name: format!("node{i}"),
-            port: free_port(),
-            database_url: database.url.clone(),
-            config: config.clone(),
-            dir: dir.path().to_owned(),
-        })
-        .collect();
-    let http = reqwest::Client::new();
-    let mut nodes = Vec::new();
-    for spec in &specs {
-        // The first start creates the org; the others find it.
-        let mut node = Node::start(spec, 0, &logs);
-        node.ready(&http).await;
-        nodes.push(node);
-    }
-    let org = nodes[0].default_org_id();
-    for n in 0..NUMBERS {
-        add_number(&database.url, &org, &agent(n), "twilio", MPS);
-    }
-    let bases: Vec<String> = specs.iter().map(NodeSpec::base).collect();
-    sim.set_nodes(bases.clone());
-    let api = Api::new(bases);
-    for n in 0..NUMBERS {
-        api.post(
-            "/v1/sms/number/update",
-            None,
-            &json!({"phone_number": agent(n), "webhook": hooks.url}),
-        )
-        .await;
-    }
-    let pathway = static_pathway(&api).await;
+    let pathway = static_pathway(&cluster.api).await;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let killing = tokio::spawn(killer(nodes, logs.clone(), stop.clone()));
-    let accepted = load(api, sim.clone(), pathway).await;
+    let nodes = std::mem::take(&mut cluster.nodes);
+    let killing = tokio::spawn(killer(nodes, cluster.logs.clone(), stop.clone()));
+    let accepted = load(cluster.api.clone(), cluster.sim.clone(), pathway).await;
     stop.store(true, Ordering::Relaxed);
-    let (mut nodes, kills) = killing.await.expect("killer task");
-    let db = database.pool().await;
-    settle(&db).await;
-    for n in &mut nodes {
-        n.assert_alive();
-        n.terminate().await;
-    }
-    let panics = logs.grep("panicked");
-    assert!(panics.is_empty(), "a node panicked: {panics:?}");
+    let (nodes, kills) = killing.await.expect("killer task");
+    cluster.nodes = nodes;
+    let db = cluster.database.pool().await;
+    cluster
+        .settle(&db, (CHAT_USERS * INBOUND_PER_CHAT) as i64)
+        .await;
+    cluster.stop().await;
 
-    let report = checks::Report::read(&db, &sim).await;
+    let (sim, logs) = (&cluster.sim, &cluster.logs);
+    let report = checks::Report::read(&db, sim).await;
     eprintln!(
         "{kills} kills; {} accepted sends; {} outbound messages; carrier stats {:?}",
         accepted.len(),
@@ -311,7 +226,9 @@ async fn three_nodes_killed_in_turn_lose_nothing_and_send_nothing_twice() {
     let accepted: BTreeSet<i64> = accepted.into_iter().collect();
     report.exactly_once_in_order(&accepted);
     report.rate_within(MPS, 0.05);
-    report.webhooks_at_least_once_in_order(&db, &hooks).await;
+    report
+        .webhooks_at_least_once_in_order(&db, &cluster.hooks)
+        .await;
     let timers: BTreeSet<String> = (0..TIMER_USERS).map(timer_user).collect();
     report.timers_fired_once(&db, &timers).await;
     let chats: BTreeMap<String, usize> = (0..CHAT_USERS)

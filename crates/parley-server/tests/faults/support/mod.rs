@@ -2,6 +2,7 @@
 //! receiver, a client that retries across nodes as a customer behind a load balancer
 //! would, and the checks on what reached the carrier.
 
+pub mod cluster;
 pub mod node;
 pub mod receiver;
 pub mod twilio;
