@@ -8,6 +8,8 @@
 pub mod batches;
 pub mod capacity;
 pub mod channel;
+#[doc(hidden)]
+pub mod checks;
 pub mod citations;
 pub mod clock;
 pub mod conversation_record;
