@@ -42,3 +42,31 @@ impl RowReader {
         self.0.read_chunk(max)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batches::file::finish;
+
+    /// Through the files on disk: a row holding only a BOM (fuzz/regressions/batch_csv/
+    /// bom-only-row.csv) is counted at upload and read by the batch, once.
+    #[test]
+    fn upload_count_and_reader_agree_on_a_bom_only_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("f.upload");
+        std::fs::write(&raw, b"phone_number\n\xEF\xBB\xBF\n+15550100001\n").unwrap();
+        let stored = finish(&raw, &dir.path().join("f")).unwrap();
+        assert_eq!((stored.format, stored.rows), (Format::Csv, 2));
+        let header = read_header(&stored.path).unwrap();
+        let open = |offset, next_row| {
+            RowReader::open(&stored.path, Format::Csv, &header.columns, offset, next_row).unwrap()
+        };
+        let first = open(header.data_offset, 1).read_chunk(1).unwrap();
+        assert_eq!(first.rows.len(), 1);
+        let rest = open(first.next_offset, first.next_row)
+            .read_chunk(10)
+            .unwrap();
+        assert_eq!((rest.rows.len(), rest.eof), (1, true));
+        assert_eq!(rest.rows[0].number, 2);
+    }
+}
