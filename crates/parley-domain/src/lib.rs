@@ -1,11 +1,15 @@
 //! Parley's pure domain core.
 //!
 //! Everything here is deterministic and free of I/O: no async runtime, no SQL, no HTTP.
+//! (`batches` reads and writes through `std::io` traits, over whatever the caller opened.)
 //! Adapters (store, carriers, HTTP) depend on this crate, never the other way round.
 #![forbid(unsafe_code)]
 
+pub mod batches;
 pub mod capacity;
 pub mod channel;
+#[doc(hidden)]
+pub mod checks;
 pub mod citations;
 pub mod clock;
 pub mod conversation_record;

@@ -1,0 +1,6 @@
+//! See `parley_domain::checks::batch_json` for the invariants; this only feeds it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| parley_domain::checks::batch_json(data));
