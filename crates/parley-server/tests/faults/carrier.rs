@@ -22,7 +22,7 @@ const LOAD: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_misbehaving_carrier_loses_nothing_and_gets_nothing_twice() {
-    let _alone = crate::serial();
+    let _alone = crate::serial().await;
     let faults = Faults {
         server_error: 0.3,
         timeout: 0.1,

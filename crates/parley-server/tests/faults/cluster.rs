@@ -177,7 +177,7 @@ async fn killer(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_killed_in_turn_lose_nothing_and_send_nothing_twice() {
-    let _alone = crate::serial();
+    let _alone = crate::serial().await;
     let Some(mut cluster) = Cluster::start("faults_cluster", NODES, Faults::default(), 0.1).await
     else {
         return;

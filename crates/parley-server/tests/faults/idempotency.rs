@@ -11,7 +11,7 @@ const REQUESTS: usize = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_key_sent_100_times_at_once_to_three_nodes_is_one_message() {
-    let _alone = crate::serial();
+    let _alone = crate::serial().await;
     let Some(mut cluster) = Cluster::start("faults_idem", 3, Faults::default(), 0.0).await else {
         return;
     };

@@ -9,10 +9,12 @@ mod carrier;
 mod checks;
 mod cluster;
 mod idempotency;
+mod pg_restart;
 mod support;
 
 /// The scenarios load the machine on purpose and measure rates: one at a time.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    ONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    // A tokio mutex: held across awaits, and (unlike a std one) not poisoned by a failure.
+    static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    ONE.lock().await
 }

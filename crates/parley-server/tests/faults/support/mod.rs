@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod node;
+pub mod private_pg;
 pub mod receiver;
 pub mod twilio;
 
