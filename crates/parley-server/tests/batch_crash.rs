@@ -26,6 +26,11 @@ use std::{
 };
 
 use parley_store::{Store, StoreOptions};
+
+// Not every helper of the shared file is used by this target.
+#[allow(dead_code)]
+#[path = "common/fresh_db.rs"]
+mod fresh_db;
 use serde_json::{json, Value};
 
 const ROWS: i64 = 100_000;
@@ -323,65 +328,9 @@ async fn kill_9_mid_batch_queues_every_valid_row_exactly_once_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_batch_queues_every_valid_row_exactly_once_postgres() {
-    let Ok(base) = std::env::var("PARLEY_TEST_DATABASE_URL") else {
-        eprintln!("PARLEY_TEST_DATABASE_URL not set; PostgreSQL run not requested");
+    let Some(database) = fresh_db::FreshDatabase::create("batch_crash").await else {
         return;
     };
-    let name = format!("batch_crash_{}", uuid::Uuid::new_v4().simple());
-    let admin = Store::connect(
-        &base,
-        &StoreOptions {
-            max_connections: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    admin
-        .execute_raw(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await;
     let dir = tempfile::tempdir().unwrap();
-    let url = with_database(&base, &name);
-    let result = tokio::spawn({
-        let dir = dir.path().to_path_buf();
-        async move { scenario("postgres", &url, &dir, PG_ROWS).await }
-    })
-    .await;
-    let admin = Store::connect(
-        &base,
-        &StoreOptions {
-            max_connections: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    admin
-        .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .ok();
-    admin.close().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// `base` with its database name replaced by `name`.
-fn with_database(base: &str, name: &str) -> String {
-    let (url, query) = match base.split_once('?') {
-        Some((u, q)) => (u, Some(q)),
-        None => (base, None),
-    };
-    let scheme_end = url.find("://").expect("a postgres:// URL") + 3;
-    let host_end = url[scheme_end..]
-        .find('/')
-        .map_or(url.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &url[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
+    scenario("postgres", &database.url, dir.path(), PG_ROWS).await;
 }

@@ -30,6 +30,11 @@ use std::{
 };
 
 use parley_store::{MessageRow, SandboxMessage, Store, StoreOptions};
+
+// Not every helper of the shared file is used by this target.
+#[allow(dead_code)]
+#[path = "common/fresh_db.rs"]
+mod fresh_db;
 use serde_json::{json, Value};
 
 const MESSAGES: usize = 10_000;
@@ -660,95 +665,11 @@ async fn kill_9_mid_dispatch_delivers_every_message_exactly_once_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_dispatch_delivers_every_message_exactly_once_postgres() {
-    let Ok(base) = std::env::var("PARLEY_TEST_DATABASE_URL") else {
-        eprintln!("PARLEY_TEST_DATABASE_URL not set; PostgreSQL run not requested");
+    let Some(database) = fresh_db::FreshDatabase::create("crash").await else {
         return;
     };
-    let name = format!("crash_{}", uuid::Uuid::new_v4().simple());
-    let admin_opts = StoreOptions {
-        max_connections: 1,
-        ..Default::default()
-    };
-    let admin = Store::connect(&base, &admin_opts).await.unwrap();
-    admin
-        .execute_raw(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await;
-    let _drop = DropDatabase {
-        base: base.clone(),
-        name: name.clone(),
-    };
     let dir = tempfile::tempdir().unwrap();
-    crash_scenario("postgres", &with_database(&base, &name), dir.path()).await;
-}
-
-/// Drops the test database, also when the scenario panics.
-struct DropDatabase {
-    base: String,
-    name: String,
-}
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let base = self.base.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        // Drop runs on the test's runtime thread: do the async work on a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let opts = StoreOptions {
-                    max_connections: 1,
-                    ..Default::default()
-                };
-                let admin = Store::connect(&base, &opts).await?;
-                let r = admin.execute_raw(&sql).await;
-                admin.close().await;
-                r
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}: {dropped:?}", self.name);
-        }
-    }
-}
-
-/// `base` with its database name replaced by `name`.
-fn with_database(base: &str, name: &str) -> String {
-    let (url, query) = match base.split_once('?') {
-        Some((u, q)) => (u, Some(q)),
-        None => (base, None),
-    };
-    let scheme_end = url.find("://").expect("a postgres:// URL") + 3;
-    let host_end = url[scheme_end..]
-        .find('/')
-        .map_or(url.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &url[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-#[test]
-fn with_database_replaces_only_the_name() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(
-        with_database("postgres://h:5432", "x"),
-        "postgres://h:5432/x"
-    );
+    crash_scenario("postgres", &database.url, dir.path()).await;
 }
 
 #[test]

@@ -121,51 +121,7 @@ impl Store {
         let changed = match status {
             None => false,
             Some(status) => {
-                // Leaving `queued` also ends any pending retry: the carrier has the message.
-                let r = sqlx::query(&format!(
-                    "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), \
-                     sent_at = CASE WHEN sent_at IS NULL AND $1 <> 'failed' THEN $3 ELSE sent_at END, \
-                     delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END, updated_at = $3, \
-                     lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL \
-                     WHERE id = $4 AND direction = 'outbound' AND {} < $5",
-                    rank_sql()
-                ))
-                .bind(status.as_str())
-                .bind(error_code)
-                .bind(now_ms)
-                .bind(id)
-                .bind(status.rank())
-                .execute(&mut *tx)
-                .await?;
-                let changed = r.rows_affected() > 0;
-                if changed
-                    && status != MessageStatus::Failed
-                    && status != MessageStatus::Undelivered
-                {
-                    crate::webhooks::enqueue_message(&mut tx, id, now_ms).await?;
-                    // The callback beat the send's answer (which may never be recorded, if
-                    // its worker died): the message is out, so the inactivity clock starts.
-                    if was_queued {
-                        crate::timers::arm_after_send(&mut tx, id, now_ms).await?;
-                    }
-                }
-                if changed && status == MessageStatus::Read {
-                    let conversation: String =
-                        sqlx::query("SELECT conversation_id FROM messages WHERE id = $1")
-                            .bind(id)
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .try_get("conversation_id")?;
-                    crate::webhooks::enqueue_status(
-                        &mut tx,
-                        &conversation,
-                        "read",
-                        Some(id),
-                        now_ms,
-                    )
-                    .await?;
-                }
-                changed
+                move_forward(&mut tx, id, status, error_code, now_ms, was_queued).await?
             }
         };
         tx.commit().await?;
@@ -261,4 +217,53 @@ impl Store {
         .await?;
         Ok(row.map(|r| r.try_get("agent_number")).transpose()?)
     }
+}
+
+/// Moves outbound message `id` to `status` if that is further along (a carrier callback or
+/// a delivery report), with what leaving the queue means when it was still `queued`: the
+/// message webhook, and the inactivity clock (the send's answer may never be recorded, if
+/// its worker died). Returns whether the status changed.
+pub(crate) async fn move_forward(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    status: MessageStatus,
+    error_code: Option<&str>,
+    now_ms: i64,
+    was_queued: bool,
+) -> Result<bool> {
+    // Leaving `queued` also ends any pending retry: the carrier has the message.
+    let r = sqlx::query(&format!(
+        "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), \
+         sent_at = CASE WHEN sent_at IS NULL AND $1 <> 'failed' THEN $3 ELSE sent_at END, \
+         delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END, updated_at = $3, \
+         lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL \
+         WHERE id = $4 AND direction = 'outbound' AND {} < $5",
+        rank_sql()
+    ))
+    .bind(status.as_str())
+    .bind(error_code)
+    .bind(now_ms)
+    .bind(id)
+    .bind(status.rank())
+    .execute(&mut **tx)
+    .await?;
+    let changed = r.rows_affected() > 0;
+    if changed && status != MessageStatus::Failed && status != MessageStatus::Undelivered {
+        crate::webhooks::enqueue_message(tx, id, now_ms).await?;
+        // The callback beat the send's answer (which may never be recorded, if
+        // its worker died): the message is out, so the inactivity clock starts.
+        if was_queued {
+            crate::timers::arm_after_send(tx, id, now_ms).await?;
+        }
+    }
+    if changed && status == MessageStatus::Read {
+        let conversation: String =
+            sqlx::query("SELECT conversation_id FROM messages WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("conversation_id")?;
+        crate::webhooks::enqueue_status(tx, &conversation, "read", Some(id), now_ms).await?;
+    }
+    Ok(changed)
 }

@@ -305,21 +305,13 @@ impl Store {
         error_code: Option<&str>,
         now_ms: i64,
     ) -> Result<bool> {
-        let r = sqlx::query(&format!(
-            "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), \
-             delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END, updated_at = $3, \
-             lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL \
-             WHERE id = $4 AND direction = 'outbound' AND {} < $5",
-            rank_sql()
-        ))
-        .bind(status.as_str())
-        .bind(error_code)
-        .bind(now_ms)
-        .bind(id)
-        .bind(status.rank())
-        .execute(&self.writer)
-        .await?;
-        Ok(r.rows_affected() > 0)
+        let mut tx = self.writer.begin().await?;
+        let was_queued = queued_locked(&mut tx, self.dialect, id).await?;
+        let changed =
+            crate::carrier::move_forward(&mut tx, id, status, error_code, now_ms, was_queued)
+                .await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// Queue depth for metrics and readiness: all queued messages, and those due now.

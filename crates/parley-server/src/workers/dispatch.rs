@@ -1,7 +1,13 @@
 //! The dispatch worker: claims due messages (paced per sender, in order per conversation),
 //! waits for each one's slot, hands it to its carrier and records the answer.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use parley_domain::{clock::Clock, message_status::MessageStatus, retry::RetryPolicy, whatsapp};
 use parley_store::{Claimed, DeliveryResult, DispatchOptions, Store};
@@ -25,6 +31,9 @@ pub struct Dispatcher {
     pub owner: String,
     /// Where daily caps cut days (`pacing.daily_cap_utc_offset_minutes`), in ms.
     pub day_offset_ms: i64,
+    /// Sends re-paced since the run loop last looked: the node claimed more than it could
+    /// start on time, so it claims less (see `run`).
+    pub repaced: AtomicUsize,
 }
 
 impl Dispatcher {
@@ -67,10 +76,20 @@ impl Dispatcher {
         let mut in_flight = JoinSet::new();
         let min_gap = Duration::from_millis(self.cfg.min_claim_interval_ms);
         let poll = Duration::from_millis(self.cfg.poll_interval_ms.max(1));
+        let most = self.cfg.concurrency.max(1);
+        // How many messages one claim may take. A node that cannot start its sends on their
+        // slots (CPU-starved, a slow database) re-paces them, and claiming as much again
+        // would only re-pace more: halve on re-pacing, grow back by a quarter otherwise.
+        let mut budget = most;
         while !shutdown.is_cancelled() {
+            budget = if self.repaced.swap(0, Ordering::Relaxed) > 0 {
+                (budget / 2).max(1)
+            } else {
+                (budget + budget / 4 + 1).min(most)
+            };
             // Claim only what can start at once: a claimed message waiting for a free slot
             // could outlive its lease and be claimed (and sent) a second time.
-            let free = slots.available_permits();
+            let free = slots.available_permits().min(budget);
             let claim = if free == 0 {
                 Ok(Vec::new())
             } else {
@@ -236,6 +255,7 @@ impl Dispatcher {
                 "missed its send slot; re-pacing"
             );
             metrics::counter!("parley_dispatch_repaced_total").increment(1);
+            self.repaced.fetch_add(1, Ordering::Relaxed);
             let released = self
                 .store
                 .release_claim(c.id, &self.owner, c.previous_error.as_deref(), now)

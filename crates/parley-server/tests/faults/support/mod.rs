@@ -3,6 +3,8 @@
 //! would, and the checks on what reached the carrier.
 
 pub mod cluster;
+#[path = "../../common/fresh_db.rs"]
+pub mod fresh_db;
 pub mod node;
 pub mod private_pg;
 pub mod receiver;
@@ -17,7 +19,8 @@ use std::{
 use rand::Rng;
 use serde_json::Value;
 
-pub use node::{add_number, free_port, FreshDatabase, Logs, Node, NodeSpec, API_KEY};
+pub use fresh_db::FreshDatabase;
+pub use node::{add_number, free_port, Logs, Node, NodeSpec, API_KEY};
 
 /// A node config for the tests: short leases so a killed node's work is re-driven within
 /// seconds, fast retries, every webhook allowed to loopback, Twilio at the simulator.
