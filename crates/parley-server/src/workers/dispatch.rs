@@ -95,17 +95,25 @@ impl Dispatcher {
             } else {
                 self.store.claim_due_messages(&self.options(free)).await
             };
+            // A claim that took all it asked for may have left more due work behind.
+            let mut full = false;
             match claim {
                 Ok(claimed) => {
+                    full = free > 0 && claimed.len() >= free;
                     for c in claimed {
                         let Ok(permit) = slots.clone().try_acquire_owned() else {
                             tracing::error!("claimed more messages than free send slots");
                             break;
                         };
-                        let me = self.clone();
+                        let (me, wake) = (self.clone(), wake.clone());
                         in_flight.spawn(async move {
+                            let repaced = me.repaced.load(Ordering::Relaxed);
                             me.deliver_in_slot(c, true).await;
                             drop(permit);
+                            // Back in the queue and due: any node may take it at once.
+                            if me.repaced.load(Ordering::Relaxed) != repaced {
+                                wake.notify_one();
+                            }
                         });
                     }
                 }
@@ -115,6 +123,9 @@ impl Dispatcher {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(min_gap) => {}
+            }
+            if full && slots.available_permits() > 0 {
+                continue;
             }
             if slots.available_permits() == 0 {
                 // Every slot is busy: wait for one to free up rather than for new work.
