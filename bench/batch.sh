@@ -20,8 +20,8 @@
 # command line recorded with them.
 set -euo pipefail
 PORT=${BENCH_PORT:-18091}
+# shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-ROOT=$BENCH_ROOT
 ROWS_LIST=${BENCH_ROWS:-"100000 1000000"}
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}

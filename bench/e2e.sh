@@ -14,6 +14,7 @@
 # BENCH_RESULTS BENCH_COMMAND BENCH_KEEP BENCH_TMPDIR (as in bench/send.sh).
 # Fails unless every accepted send reaches the sandbox exactly once.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${BENCH_DURATION:-10s}

@@ -85,6 +85,7 @@ new_database() { # $1 = sqlite|postgres, $2 = dir
     db="bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
     psql "$PARLEY_BENCH_PG_URL" -qtAc "CREATE DATABASE $db" >/dev/null
     PG_DBS+=("$db")
+    # shellcheck disable=SC2034 # DB_URL is for the calling script
     DB_URL=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' \
         "$PARLEY_BENCH_PG_URL" "$db")
 }
@@ -203,7 +204,8 @@ PY
 wrk_phase() { # $1 = lua script, $2 = name, $3 = dir, $4 = database url, rest = script args
     local lua=$1 name=$2 dir=$3 url=$4 k
     shift 4
-    local conns=$((CONNECTIONS / NODES)) threads=$((THREADS / NODES))
+    # CONNECTIONS, THREADS and DURATION are the calling script's settings.
+    local conns=$((${CONNECTIONS:-64} / NODES)) threads=$((${THREADS:-2} / NODES))
     ((conns >= 1)) || conns=1
     ((threads >= 1)) || threads=1
     ((conns >= threads)) || conns=$threads

@@ -19,6 +19,7 @@
 # BENCH_CONNECTIONS=64 BENCH_THREADS=2 BENCH_PORT PARLEY_BIN BENCH_RESULTS BENCH_COMMAND
 # BENCH_KEEP BENCH_TMPDIR.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${BENCH_DURATION:-10s}

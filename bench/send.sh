@@ -44,6 +44,7 @@
 # time are read from /proc and printed as cores in use, with what the rest of the machine
 # ("others": other people's jobs) used in the same window.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${BENCH_DURATION:-20s}

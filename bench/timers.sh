@@ -19,6 +19,7 @@
 # Knobs: TIMER_BENCH_BIN=<path> (skip the example's build), PARLEY_BIN, BENCH_RESULTS,
 # BENCH_COMMAND, BENCH_PORT, BENCH_KEEP, BENCH_TMPDIR.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FIRING=${BENCH_FIRING:-1000}
 WINDOW=${BENCH_WINDOW_MS:-10000}
