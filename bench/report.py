@@ -65,7 +65,7 @@ def main():
                f"{' with uncommitted changes' if meta['dirty'] else ''}, {meta['cpus']} cores "
                f"({meta['cpu_model']}), load average {meta['load_start']} at the start and "
                f"{meta['load_end']} at the end; every phase {meta['duration']}. "
-               f"The binary: `cargo build --release --locked` of that commit (`PARLEY_BIN`).")
+               f"The binaries: {meta['bin_source']}.")
     out.append("")
     out.append("\"healthz ratio\": for a rate, the figure divided by the same server's `/healthz` "
                "rate in the same run (wrk, same connections); for a latency, the latency times that "
