@@ -74,9 +74,10 @@ def main():
                "figures as context. \"load\" is the 1-minute load average at the end of the phase; "
                "\"others\" is the CPU (in cores, of the machine's "
                f"{meta['cpus']}) that processes other than the server, its database backends and the "
-               "load generator used during the phase (other people's work on this shared machine).")
+               "load generator used during the measured phase and during its `/healthz` phase (other "
+               "people's work on this shared machine, and the benchmark script's own polling).")
     out.append("")
-    out.append("| benchmark | figure | healthz req/s | healthz ratio | load (1 min) | others (cores) | check | details |")
+    out.append("| benchmark | figure | healthz req/s | healthz ratio | load (1 min) | others (cores): phase / healthz | check | details |")
     out.append("|---|---|---|---|---|---|---|---|")
     for b in meta["benchmarks"]:
         for fid in b["ids"]:
@@ -85,7 +86,7 @@ def main():
                 out.append(f"| {fid} | **failed** (exit {b['status']}; no figure) | | | | | | see the run's log |")
                 continue
             out.append(f"| {r['title']} | **{fmt(r['value'], r['unit'])}** | {r['healthz_rps']:,.0f} | {ratio(r)} | "
-                       f"{r['load1']:.1f} | {r['other_cores']:.2f} | {r['verify']} | {detail(r)} |")
+                       f"{r['load1']:.1f} | {r['other_cores']:.2f} / {r['healthz_other_cores']:.2f} | {r['verify']} | {detail(r)} |")
     out.append("")
     out.append("Commands, one per figure (run from the repository root, with "
                "`PARLEY_BIN=target/release/parley`, and for the timers also "
