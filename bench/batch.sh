@@ -14,46 +14,27 @@
 # Fails unless the messages table holds exactly one message per row.
 # Knobs: BENCH_PORT=18091 PARLEY_BIN=<path> (skip the build) BENCH_TMPDIR=/tmp BENCH_KEEP=1,
 # and any PARLEY_* variable (e.g. PARLEY_BATCHES__CHUNK_ROWS=5000).
+# Each size first measures the same server's /healthz rate (wrk, BENCH_DURATION, default 10s)
+# as the reference for that run: rows/s over healthz/s is the figure to compare across runs.
+# BENCH_RESULTS=<file> appends the figures as JSON lines (bench/run), BENCH_COMMAND is the
+# command line recorded with them.
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROWS_LIST=${BENCH_ROWS:-"100000 1000000"}
 PORT=${BENCH_PORT:-18091}
-KEY=benchkey
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROWS_LIST=${BENCH_ROWS:-"100000 1000000"}
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-2}
+COMMAND=${BENCH_COMMAND:-bench/batch.sh}
 AGENT=+15550100000
-log() { printf '== %s\n' "$*" >&2; }
-
-command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
-
-if [[ -n "${PARLEY_BIN:-}" ]]; then
-    BIN=$PARLEY_BIN
-else
-    log "building (cargo build --release -p parley-server)"
-    (cd "$ROOT" && cargo build --release -p parley-server --quiet)
-    BIN="$ROOT/target/release/parley"
-fi
-
-SERVER_PID=""
-DIRS=()
-PG_DB=""
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$PG_DB" ]]; then
-        psql "$PARLEY_BENCH_PG_URL" -qtAc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
-    fi
-    if [[ "${BENCH_KEEP:-0}" != 1 ]]; then for d in "${DIRS[@]}"; do rm -rf "$d"; done; fi
-}
-trap cleanup EXIT
+need_tools
+resolve_bin
 
 now() { python3 -c 'import time; print(time.time())'; }
 
 for ROWS in $ROWS_LIST; do
-    dir=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/parley-batch-bench.XXXXXX")
-    DIRS+=("$dir")
+    new_dir; dir=$DIR
     log "generating $ROWS rows"
     python3 - "$dir/batch.csv" "$ROWS" <<'PY'
 import sys
@@ -63,22 +44,16 @@ with open(path, "w") as f:
     for i in range(rows):
         f.write(f"1555{i:07d},First{i % 977},Last{i % 613},\"City, {i % 89}\",plan{i % 5},ORD-{i:08d}\n")
 PY
-    if [[ -n "${PARLEY_BENCH_PG_URL:-}" ]]; then
-        PG_DB="bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
-        psql "$PARLEY_BENCH_PG_URL" -qtAc "CREATE DATABASE $PG_DB" >/dev/null
-        url="${PARLEY_BENCH_PG_URL%/*}/$PG_DB"
-        backend=postgres
-    else
-        url="$dir/parley.db"
-        backend=sqlite
-    fi
-    PARLEY_API_KEY=$KEY PARLEY_DISPATCH__ENABLED=false PARLEY_BATCHES__DATA_DIR="$dir/data" \
-        "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$url" >"$dir/server.out" 2>"$dir/server.err" &
-    SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-        sleep 0.1
-    done
+    backend=sqlite
+    if [[ -n "${PARLEY_BENCH_PG_URL:-}" ]]; then backend=postgres; fi
+    new_database "$backend" "$dir"
+    url=$DB_URL
+    PARLEY_DISPATCH__ENABLED=false PARLEY_BATCHES__DATA_DIR="$dir/data" start_nodes 1 "$url" "$dir"
+    SERVER_PID=${SERVER_PIDS[0]}
+    log "phase healthz ($DURATION)"
+    healthz=$(wrk_phase send.lua healthz "$dir" "$url" healthz)
+    log "phase batch ($ROWS rows)"
+    cpu_begin "$url"
     t0=$(now)
     file_id=$(curl -fsS -X POST "http://127.0.0.1:$PORT/v1/files/attach?file_type=batches&name=batch.csv" \
         -H "authorization: $KEY" -H "content-type: text/csv" --data-binary "@$dir/batch.csv" \
@@ -94,24 +69,32 @@ PY
         sleep 0.2
     done
     t2=$(now)
+    cpu=$(cpu_end "$url" 0)
     rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$SERVER_PID/status")
     load=$(cut -d' ' -f1-3 /proc/loadavg)
-    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
-    if [[ $backend == sqlite ]]; then
-        count=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM messages").fetchone()[0])' "$url")
-    else
-        count=$(psql "$url" -qtAc "SELECT COUNT(*) FROM messages")
-        psql "$PARLEY_BENCH_PG_URL" -qtAc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null; PG_DB=""
-    fi
-    python3 - "$backend" "$ROWS" "$t0" "$t1" "$t2" "$rss_kb" "$load" "$count" "$state" <<'PY'
+    stop_nodes
+    count=$(sql "$url" "SELECT COUNT(*) FROM messages")
+    summary=$(python3 - "$backend" "$ROWS" "$t0" "$t1" "$t2" "$rss_kb" "$load" "$count" "$state" "$healthz" "$cpu" "$COMMAND" <<'PY'
 import json, sys
-backend, rows, t0, t1, t2, rss, load, count, state = sys.argv[1:10]
+backend, rows, t0, t1, t2, rss, load, count, state, h, cpu, command = sys.argv[1:13]
+h, cpu = json.loads(h), json.loads(cpu)
 rows, t0, t1, t2, rss, count = int(rows), float(t0), float(t1), float(t2), int(rss), int(count)
 r = dict(backend=backend, rows=rows, upload_s=round(t1 - t0, 2), enqueue_s=round(t2 - t1, 2),
          wall_s=round(t2 - t0, 2), rows_per_s=round(rows / (t2 - t0)), peak_rss_mb=round(rss / 1024, 1),
          load=load, messages=count, final=state)
-print(json.dumps(r))
+print(json.dumps(r), file=sys.stderr)
+rate = rows / (t2 - t0)
+name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+print(json.dumps(dict(
+    id=f"batch-{backend}-{rows}", title=f"Batch enqueue, {rows:,} rows, {name}, dispatch off",
+    value=round(rate), unit="rows/s", healthz_rps=h["rate"], ratio=round(rate / h["rate"], 4), ratio_kind="rate",
+    peak_rss_mb=r["peak_rss_mb"], wall_s=r["wall_s"], upload_s=r["upload_s"], enqueue_s=r["enqueue_s"],
+    load1=cpu["load1"], other_cores=cpu["other_cores"], server_cores=cpu["server_cores"], db_cores=cpu["db_cores"],
+    healthz_other_cores=h["other_cores"], verify="OK" if count == rows else "MISMATCH",
+    verify_detail=f"{count} messages for {rows} rows", command=command)))
 if count != rows:
     sys.exit(f"expected {rows} messages, found {count}")
 PY
+    )
+    emit "$summary"
 done
