@@ -104,7 +104,6 @@ impl App {
             retry: config.retry,
             owner: owner.clone(),
             day_offset_ms: config.pacing.day_clock().offset_ms,
-            repaced: Default::default(),
         });
         let wakeups = Arc::new(Wakeups::new(&owner));
         let dispatch_wake = wakeups.dispatch.clone();

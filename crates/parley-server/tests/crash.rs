@@ -18,13 +18,13 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     fs::File,
-    io::{BufRead, BufReader, Read, Seek, SeekFrom},
+    io::{BufRead, BufReader, Read},
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::{Duration, Instant},
 };
@@ -35,6 +35,9 @@ use parley_store::{MessageRow, SandboxMessage, Store, StoreOptions};
 #[allow(dead_code)]
 #[path = "common/fresh_db.rs"]
 mod fresh_db;
+#[allow(dead_code)]
+#[path = "common/logs.rs"]
+mod logs;
 use serde_json::{json, Value};
 
 const MESSAGES: usize = 10_000;
@@ -69,38 +72,6 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// The log files of every server run; prints their tails if the test panics.
-struct Logs {
-    files: Mutex<Vec<PathBuf>>,
-}
-
-impl Logs {
-    fn tail(path: &Path, max: u64) -> String {
-        let Ok(mut f) = File::open(path) else {
-            return "(missing)".into();
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        f.seek(SeekFrom::Start(len.saturating_sub(max))).ok();
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).ok();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-impl Drop for Logs {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            for p in self.files.lock().unwrap().iter() {
-                eprintln!(
-                    "----- tail of {} -----\n{}",
-                    p.display(),
-                    Self::tail(p, 8_000)
-                );
-            }
-        }
-    }
-}
-
 /// A running `parley serve`; SIGKILLed when dropped (also on panic).
 struct Server {
     child: Child,
@@ -110,17 +81,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &Path, run: &str, database_url: &str, dispatch: bool, logs: &Logs) -> Self {
+    fn start(dir: &Path, run: &str, database_url: &str, dispatch: bool, logs: &logs::Logs) -> Self {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
             l.local_addr().unwrap().port()
         };
         let stdout = dir.join(format!("{run}.stdout"));
         let stderr = dir.join(format!("{run}.stderr"));
-        logs.files
-            .lock()
-            .unwrap()
-            .extend([stdout.clone(), stderr.clone()]);
+        logs.add(stdout.clone());
+        logs.add(stderr.clone());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_parley"));
         for (k, _) in std::env::vars() {
             if k.starts_with("PARLEY_") {
@@ -437,9 +406,7 @@ async fn conversations_view(
 /// The whole scenario against one database.
 async fn crash_scenario(label: &str, database_url: &str, dir: &Path) {
     let started = Instant::now();
-    let logs = Logs {
-        files: Mutex::new(Vec::new()),
-    };
+    let logs = logs::Logs::default();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(SEND_CONCURRENCY)
         .build()

@@ -1,13 +1,7 @@
 //! The dispatch worker: claims due messages (paced per sender, in order per conversation),
 //! waits for each one's slot, hands it to its carrier and records the answer.
 
-use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use parley_domain::{clock::Clock, message_status::MessageStatus, retry::RetryPolicy, whatsapp};
 use parley_store::{Claimed, DeliveryResult, DispatchOptions, Store};
@@ -16,7 +10,7 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    carriers::{Carrier, CarrierError, Carriers, OutboundSms},
+    carriers::{Carrier, CarrierError, Carriers, OutboundSms, Receipt},
     config::DispatchConfig,
     wakeups::Wake,
 };
@@ -31,9 +25,16 @@ pub struct Dispatcher {
     pub owner: String,
     /// Where daily caps cut days (`pacing.daily_cap_utc_offset_minutes`), in ms.
     pub day_offset_ms: i64,
-    /// Sends re-paced since the run loop last looked: the node claimed more than it could
-    /// start on time, so it claims less (see `run`).
-    pub repaced: AtomicUsize,
+}
+
+/// What became of a claimed message at the carrier's door.
+enum HandOver {
+    /// The carrier answered (or the call timed out): record it.
+    Answered(Result<Receipt, CarrierError>),
+    /// Its slot had passed: back in the queue for a new one, nothing to record.
+    Repaced,
+    /// The lease was too close to its end to be sure it is still ours: left for a new claim.
+    LeaseRanOut,
 }
 
 impl Dispatcher {
@@ -81,8 +82,10 @@ impl Dispatcher {
         // slots (CPU-starved, a slow database) re-paces them, and claiming as much again
         // would only re-pace more: halve on re-pacing, grow back by a quarter otherwise.
         let mut budget = most;
+        // Whether a send finished since the last claim re-paced its message.
+        let mut repaced = false;
         while !shutdown.is_cancelled() {
-            budget = if self.repaced.swap(0, Ordering::Relaxed) > 0 {
+            budget = if std::mem::take(&mut repaced) {
                 (budget / 2).max(1)
             } else {
                 (budget + budget / 4 + 1).min(most)
@@ -107,19 +110,21 @@ impl Dispatcher {
                         };
                         let (me, wake) = (self.clone(), wake.clone());
                         in_flight.spawn(async move {
-                            let repaced = me.repaced.load(Ordering::Relaxed);
-                            me.deliver_in_slot(c, true).await;
+                            let repaced = me.deliver_in_slot(c, true).await;
                             drop(permit);
                             // Back in the queue and due: any node may take it at once.
-                            if me.repaced.load(Ordering::Relaxed) != repaced {
+                            if repaced {
                                 wake.notify_one();
                             }
+                            repaced
                         });
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "dispatch claim failed; retrying"),
             }
-            while in_flight.try_join_next().is_some() {}
+            while let Some(done) = in_flight.try_join_next() {
+                repaced |= done.unwrap_or(false);
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(min_gap) => {}
@@ -131,7 +136,9 @@ impl Dispatcher {
                 // Every slot is busy: wait for one to free up rather than for new work.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = in_flight.join_next() => {}
+                    done = in_flight.join_next() => {
+                        repaced |= matches!(done, Some(Ok(true)));
+                    }
                 }
                 continue;
             }
@@ -148,13 +155,14 @@ impl Dispatcher {
 
     /// Hands `c` to its carrier now, whatever its slot (tests drive dispatch with this).
     pub async fn deliver(&self, c: Claimed) {
-        self.deliver_in_slot(c, false).await
+        self.deliver_in_slot(c, false).await;
     }
 
     /// Checks `c` may still go out, waits for its slot when `wait`, and hands it over, unless
-    /// the slot passed too long ago: then it is re-paced, not sent late.
+    /// the slot passed too long ago: then it is re-paced, not sent late. Returns whether it
+    /// was re-paced.
     #[tracing::instrument(skip_all, fields(message.id = c.id, carrier.name = %c.carrier, attempt = c.attempts))]
-    async fn deliver_in_slot(&self, c: Claimed, wait: bool) {
+    async fn deliver_in_slot(&self, c: Claimed, wait: bool) -> bool {
         let mut opted_out = false;
         let result = match self.carriers.get(&c.carrier) {
             None => DeliveryResult::Failed {
@@ -177,8 +185,10 @@ impl Dispatcher {
                 error_code: Some(whatsapp::TEMPLATE_REQUIRED.into()),
             },
             Some(carrier) => {
-                let Some(outcome) = self.hand_over(&c, carrier.as_ref(), wait).await else {
-                    return;
+                let outcome = match self.hand_over(&c, carrier.as_ref(), wait).await {
+                    HandOver::Answered(outcome) => outcome,
+                    HandOver::Repaced => return true,
+                    HandOver::LeaseRanOut => return false,
                 };
                 opted_out = matches!(outcome, Err(CarrierError::OptedOut { .. }));
                 self.classify(&c, outcome)
@@ -198,22 +208,17 @@ impl Dispatcher {
             // The lease will expire and the message will be offered again; the carrier's
             // idempotency on the message id keeps that from sending twice.
             tracing::warn!(error = %e, "could not record the carrier's answer");
-            return;
+            return false;
         }
         if opted_out {
             crate::hooks::recipient_opted_out(&self.store, c.id, self.clock.now_ms()).await;
         }
+        false
     }
 
     /// Looks for the carrier's copy (after an attempt with an unknown outcome), waits for
-    /// the slot when `wait`, and sends. `None`: not sent, and nothing to record (re-paced,
-    /// or the lease is too close to its end to be sure it is still ours).
-    async fn hand_over(
-        &self,
-        c: &Claimed,
-        carrier: &dyn Carrier,
-        wait: bool,
-    ) -> Option<Result<crate::carriers::Receipt, CarrierError>> {
+    /// the slot when `wait`, and sends.
+    async fn hand_over(&self, c: &Claimed, carrier: &dyn Carrier, wait: bool) -> HandOver {
         let msg = OutboundSms {
             message_id: c.id,
             org_id: c.org_id.clone(),
@@ -238,17 +243,16 @@ impl Dispatcher {
             message: "carrier call timed out".into(),
             retry_after_ms: None,
         };
-        let left = |now: i64| Duration::from_millis((deadline - now).max(0) as u64);
-        if self.clock.now_ms() >= deadline {
-            tracing::warn!("lease ran out before the send; leaving it for a new claim");
-            metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
-            return None;
+        let now = self.clock.now_ms();
+        if self.lease_ran_out(c, now, deadline) {
+            return HandOver::LeaseRanOut;
         }
         // Looking may take a round trip: done before the slot, so the send itself is on time.
-        match tokio::time::timeout(left(self.clock.now_ms()), carrier.find_copy(&msg)).await {
-            Err(_) => return Some(Err(timed_out())),
-            Ok(Err(e)) => return Some(Err(e)),
-            Ok(Ok(Some(receipt))) => return Some(Ok(receipt)),
+        let left = |now: i64| Duration::from_millis((deadline - now).max(0) as u64);
+        match tokio::time::timeout(left(now), carrier.find_copy(&msg)).await {
+            Err(_) => return HandOver::Answered(Err(timed_out())),
+            Ok(Err(e)) => return HandOver::Answered(Err(e)),
+            Ok(Ok(Some(receipt))) => return HandOver::Answered(Ok(receipt)),
             Ok(Ok(None)) => {}
         }
         if wait {
@@ -266,7 +270,6 @@ impl Dispatcher {
                 "missed its send slot; re-pacing"
             );
             metrics::counter!("parley_dispatch_repaced_total").increment(1);
-            self.repaced.fetch_add(1, Ordering::Relaxed);
             let released = self
                 .store
                 .release_claim(c.id, &self.owner, c.previous_error.as_deref(), now)
@@ -274,22 +277,30 @@ impl Dispatcher {
             if let Err(e) = released {
                 tracing::warn!(error = %e, "could not release a late claim; its lease will expire");
             }
-            return None;
+            return HandOver::Repaced;
         }
-        if now >= deadline {
-            // Too late to be sure the lease is still ours; it will be claimed again.
-            tracing::warn!(
-                late_ms = now - c.scheduled_at,
-                "lease ran out before the send; leaving it for a new claim"
-            );
-            metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
-            return None;
+        if self.lease_ran_out(c, now, deadline) {
+            return HandOver::LeaseRanOut;
         }
-        Some(
+        HandOver::Answered(
             tokio::time::timeout(left(now), carrier.send(&msg))
                 .await
                 .unwrap_or_else(|_| Err(timed_out())),
         )
+    }
+
+    /// Whether it is too late (`deadline`) to be sure the lease on `c` is still ours; the
+    /// message will be claimed again.
+    fn lease_ran_out(&self, c: &Claimed, now: i64, deadline: i64) -> bool {
+        if now < deadline {
+            return false;
+        }
+        tracing::warn!(
+            late_ms = now - c.scheduled_at,
+            "lease ran out before the send; leaving it for a new claim"
+        );
+        metrics::counter!("parley_dispatch_lease_expired_total").increment(1);
+        true
     }
 
     /// Whether the recipient opted out of the sender after the message was queued. A read

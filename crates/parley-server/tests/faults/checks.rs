@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{PgPool, Row};
 
 use crate::support::{
-    creates_by_message, max_in_window,
+    busiest_window, creates_by_message, max_in_window,
     receiver::Receiver,
     twilio::{Created, TwilioSim},
 };
@@ -145,16 +145,8 @@ impl Report {
     fn show_busiest_second(&self, from: &str) {
         let mut mine: Vec<&Created> = self.created.iter().filter(|c| c.from == from).collect();
         mine.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
-        let (mut best, mut lo, mut at) = (0, 0, 0);
-        for hi in 0..mine.len() {
-            while mine[hi].at_ms - mine[lo].at_ms >= 1000.0 {
-                lo += 1;
-            }
-            if hi - lo + 1 > best {
-                (best, at) = (hi - lo + 1, lo);
-            }
-        }
-        for c in &mine[at..at + best] {
+        let times: Vec<f64> = mine.iter().map(|c| c.at_ms).collect();
+        for c in &mine[busiest_window(&times, 1000.0)] {
             let m = &self.outbound[&c.message_id];
             eprintln!(
                 "  message {} at {} (slot {:?}, {} ms late), attempts {}",

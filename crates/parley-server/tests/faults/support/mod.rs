@@ -5,6 +5,8 @@
 pub mod cluster;
 #[path = "../../common/fresh_db.rs"]
 pub mod fresh_db;
+#[path = "../../common/logs.rs"]
+pub mod logs;
 pub mod node;
 pub mod private_pg;
 pub mod receiver;
@@ -20,7 +22,8 @@ use rand::Rng;
 use serde_json::Value;
 
 pub use fresh_db::FreshDatabase;
-pub use node::{add_number, free_port, Logs, Node, NodeSpec, API_KEY};
+pub use logs::Logs;
+pub use node::{add_number, free_port, Node, NodeSpec, API_KEY};
 
 /// A node config for the tests: short leases so a killed node's work is re-driven within
 /// seconds, fast retries, every webhook allowed to loopback, Twilio at the simulator.
@@ -142,12 +145,20 @@ impl Api {
 pub fn max_in_window(times: &[f64], window_ms: f64) -> usize {
     let mut t = times.to_vec();
     t.sort_by(f64::total_cmp);
-    let (mut best, mut lo) = (0, 0);
-    for hi in 0..t.len() {
-        while t[hi] - t[lo] >= window_ms {
+    busiest_window(&t, window_ms).len()
+}
+
+/// The indices of the busiest window `[t, t + window)` of `sorted` (ascending times): the
+/// first one holding the most events.
+pub fn busiest_window(sorted: &[f64], window_ms: f64) -> std::ops::Range<usize> {
+    let (mut best, mut lo) = (0..0, 0);
+    for hi in 0..sorted.len() {
+        while sorted[hi] - sorted[lo] >= window_ms {
             lo += 1;
         }
-        best = best.max(hi - lo + 1);
+        if hi + 1 - lo > best.len() {
+            best = lo..hi + 1;
+        }
     }
     best
 }

@@ -3,13 +3,14 @@
 
 use std::{
     fs::File,
-    io::{BufRead, BufReader, Read, Seek, SeekFrom},
+    io::{BufRead, BufReader},
     net::TcpListener,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
-    sync::Mutex,
     time::{Duration, Instant},
 };
+
+use super::Logs;
 
 pub const API_KEY: &str = "faults-test-key";
 
@@ -17,57 +18,6 @@ pub const API_KEY: &str = "faults-test-key";
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().unwrap().port()
-}
-
-/// Every node log of a test; prints their tails if the test panics.
-#[derive(Default)]
-pub struct Logs {
-    files: Mutex<Vec<PathBuf>>,
-}
-
-impl Logs {
-    fn add(&self, p: PathBuf) {
-        self.files.lock().unwrap().push(p);
-    }
-
-    fn tail(path: &Path, max: u64) -> String {
-        let Ok(mut f) = File::open(path) else {
-            return "(missing)".into();
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        f.seek(SeekFrom::Start(len.saturating_sub(max))).ok();
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).ok();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
-    /// Lines of every log that contain `needle` (e.g. a panic message).
-    pub fn grep(&self, needle: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for p in self.files.lock().unwrap().iter() {
-            let Ok(f) = File::open(p) else { continue };
-            for line in BufReader::new(f).lines().map_while(Result::ok) {
-                if line.contains(needle) {
-                    out.push(format!("{}: {line}", p.display()));
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Logs {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            for p in self.files.lock().unwrap().iter() {
-                eprintln!(
-                    "----- tail of {} -----\n{}",
-                    p.display(),
-                    Self::tail(p, 6_000)
-                );
-            }
-        }
-    }
 }
 
 /// How to start one node: a config file (written by the test) and a fixed port, so a
